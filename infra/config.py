@@ -1,0 +1,205 @@
+"""Per-environment configuration, parsed once from cdk.json into frozen typed objects.
+
+Every knob lives in cdk.json under ``context.mlops``; nothing in the stacks hard-codes an
+environment. A missing, unknown or invalid value raises ``ConfigError`` naming the key
+path (and so the environment), before any construct is built.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+ENVIRONMENT_NAMES = ("dev", "staging", "prod")
+
+_ACCOUNT = re.compile(r"^\d{12}$")
+_REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
+_INSTANCE = re.compile(r"^ml\.[a-z0-9]+\.[a-z0-9]+$")
+# EventBridge schedules: cron with 6 fields, or rate(N unit). Glue crawlers take cron only.
+_CRON = re.compile(r"^cron\((\S+ ){5}\S+\)$")
+_SCHEDULE = re.compile(r"^(cron\((\S+ ){5}\S+\)|rate\(\d+ (minute|minutes|hour|hours|day|days)\))$")
+_PROJECT = re.compile(r"^[a-z][a-z0-9-]{1,23}$")
+# Athena refuses a per-query cutoff below 10 MB.
+_MIN_ATHENA_CUTOFF = 10 * 1024 * 1024
+
+
+class ConfigError(ValueError):
+    """A cdk.json value is missing or invalid; the message names its key path."""
+
+
+@dataclass(frozen=True)
+class DataLakeConfig:
+    noncurrent_version_expiration_days: int
+    athena_results_expiration_days: int
+    access_logs_expiration_days: int
+
+
+@dataclass(frozen=True)
+class CatalogConfig:
+    crawler_schedule: str | None  # None ("off" in cdk.json): run the crawler on demand only
+    athena_bytes_scanned_cutoff: int
+
+
+@dataclass(frozen=True)
+class FeatureStoreConfig:
+    online_store_enabled: bool
+
+
+@dataclass(frozen=True)
+class ComputeConfig:
+    instance_type: str
+    instance_count: int
+
+
+@dataclass(frozen=True)
+class TrainingConfig(ComputeConfig):
+    use_spot: bool
+
+
+@dataclass(frozen=True)
+class PipelineConfig:
+    min_accuracy: float
+    retrain_schedule: str | None  # None ("off" in cdk.json): retrain only on new data or drift
+
+
+@dataclass(frozen=True)
+class EnvironmentConfig:
+    name: str
+    project: str
+    account: str
+    region: str
+    removal_policy: str  # "retain" or "destroy"
+    data_lake: DataLakeConfig
+    catalog: CatalogConfig
+    feature_store: FeatureStoreConfig
+    processing: ComputeConfig
+    training: TrainingConfig
+    pipeline: PipelineConfig
+
+    @property
+    def prefix(self) -> str:
+        """Prefix for physical names that must be unique per account and region."""
+        return f"{self.project}-{self.name}"
+
+
+class _Section:
+    """Reads one mapping of cdk.json, remembering its key path for error messages."""
+
+    def __init__(self, raw: Any, path: str):
+        if not isinstance(raw, Mapping):
+            raise ConfigError(f"{path}: expected an object, got {type(raw).__name__}")
+        self._raw, self._path, self._read = raw, path, set()
+
+    def __contains__(self, key: str) -> bool:
+        return key in self._raw
+
+    def _get(self, key: str) -> Any:
+        if key not in self._raw:
+            raise ConfigError(f"{self._path}.{key}: missing")
+        self._read.add(key)
+        return self._raw[key]
+
+    def _fail(self, key: str, expected: str, value: Any) -> ConfigError:
+        return ConfigError(f"{self._path}.{key}: expected {expected}, got {value!r}")
+
+    def section(self, key: str) -> _Section:
+        return _Section(self._get(key), f"{self._path}.{key}")
+
+    def text(self, key: str, pattern: re.Pattern[str], expected: str) -> str:
+        value = self._get(key)
+        if not isinstance(value, str) or not pattern.match(value):
+            raise self._fail(key, expected, value)
+        return value
+
+    def schedule(self, key: str, pattern: re.Pattern[str], expected: str) -> str | None:
+        """A schedule expression, or "off" (the CDK CLI drops null context values)."""
+        if self._get(key) == "off":
+            return None
+        return self.text(key, pattern, expected + ' or "off"')
+
+    def choice(self, key: str, choices: tuple[str, ...]) -> str:
+        value = self._get(key)
+        if value not in choices:
+            raise self._fail(key, "one of " + ", ".join(choices), value)
+        return value
+
+    def integer(self, key: str, minimum: int, maximum: int | None = None) -> int:
+        value = self._get(key)
+        # bool is an int in Python; `true` in cdk.json is never a count.
+        ok = isinstance(value, int) and not isinstance(value, bool) and value >= minimum
+        if not ok or (maximum is not None and value > maximum):
+            bound = f"from {minimum} to {maximum}" if maximum is not None else f">= {minimum}"
+            raise self._fail(key, f"an integer {bound}", value)
+        return value
+
+    def fraction(self, key: str) -> float:
+        value = self._get(key)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
+            raise self._fail(key, "a number from 0 to 1", value)
+        return float(value)
+
+    def flag(self, key: str) -> bool:
+        value = self._get(key)
+        if not isinstance(value, bool):
+            raise self._fail(key, "true or false", value)
+        return value
+
+    def done(self) -> None:
+        """Unknown keys are typos until proven otherwise: fail rather than ignore them."""
+        unknown = sorted(set(self._raw) - self._read)
+        if unknown:
+            raise ConfigError(f"{self._path}: unknown key(s) {', '.join(unknown)}")
+
+
+def _compute(section: _Section) -> dict[str, Any]:
+    return {
+        "instance_type": section.text("instance_type", _INSTANCE, "a SageMaker instance type like ml.m5.xlarge"),
+        "instance_count": section.integer("instance_count", 1, 100),
+    }
+
+
+def _environment(project: str, name: str, env: _Section) -> EnvironmentConfig:
+    lake, catalog, store = env.section("data_lake"), env.section("catalog"), env.section("feature_store")
+    processing, training, pipeline = env.section("processing"), env.section("training"), env.section("pipeline")
+    schedule = "cron(m h dom mon dow year) or rate(N unit)"
+    config = EnvironmentConfig(
+        name=name,
+        project=project,
+        account=env.text("account", _ACCOUNT, "a 12-digit AWS account id"),
+        region=env.text("region", _REGION, "an AWS region like us-east-1"),
+        removal_policy=env.choice("removal_policy", ("retain", "destroy")),
+        data_lake=DataLakeConfig(
+            noncurrent_version_expiration_days=lake.integer("noncurrent_version_expiration_days", 1),
+            athena_results_expiration_days=lake.integer("athena_results_expiration_days", 1),
+            access_logs_expiration_days=lake.integer("access_logs_expiration_days", 1),
+        ),
+        catalog=CatalogConfig(
+            crawler_schedule=catalog.schedule("crawler_schedule", _CRON, "cron(m h dom mon dow year)"),
+            athena_bytes_scanned_cutoff=catalog.integer("athena_bytes_scanned_cutoff", _MIN_ATHENA_CUTOFF),
+        ),
+        feature_store=FeatureStoreConfig(online_store_enabled=store.flag("online_store_enabled")),
+        processing=ComputeConfig(**_compute(processing)),
+        training=TrainingConfig(**_compute(training), use_spot=training.flag("use_spot")),
+        pipeline=PipelineConfig(
+            min_accuracy=pipeline.fraction("min_accuracy"),
+            retrain_schedule=pipeline.schedule("retrain_schedule", _SCHEDULE, schedule),
+        ),
+    )
+    for section in (lake, catalog, store, processing, training, pipeline, env):
+        section.done()
+    return config
+
+
+def load_config(context: Any, path: str = "context.mlops") -> dict[str, EnvironmentConfig]:
+    """Parse the ``mlops`` context object into one config per environment, in order."""
+    root = _Section(context, path)
+    project = root.text("project", _PROJECT, "lower-case letters, digits and '-', 2-24 characters")
+    envs = root.section("environments")
+    missing = [name for name in ENVIRONMENT_NAMES if name not in envs]
+    if missing:
+        raise ConfigError(f"{path}.environments: missing {', '.join(missing)}")
+    configs = {name: _environment(project, name, envs.section(name)) for name in ENVIRONMENT_NAMES}
+    envs.done()
+    root.done()
+    return configs

@@ -1,0 +1,102 @@
+"""The KMS-encrypted data lake: one customer-managed key and the buckets every step uses."""
+
+from __future__ import annotations
+
+import aws_cdk as cdk
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3 as s3
+from constructs import Construct
+
+from infra.config import DataLakeConfig
+
+
+class DataLake(Construct):
+    """A rotating customer-managed key and six buckets.
+
+    raw (reviews as users drop them), features (processed splits and the Feature Store
+    offline store), models (training artifacts), monitoring (endpoint data capture and
+    Model Monitor reports), athena_results (query output, expires), and access_logs
+    (server access logs of the other five).
+
+    Every data bucket is SSE-KMS with the lake key (bucket keys on, to cut KMS request
+    costs), versioned, private, TLS-only and logged. The access-log bucket uses SSE-S3
+    because S3 log delivery cannot write to SSE-KMS targets.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        prefix: str,
+        config: DataLakeConfig,
+        removal_policy: cdk.RemovalPolicy,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.key = kms.Key(
+            self,
+            "Key",
+            alias=f"alias/{prefix}-data-lake",
+            description=f"Encrypts the {prefix} data lake, feature store, Athena results and logs",
+            enable_key_rotation=True,
+            removal_policy=removal_policy,
+        )
+        noncurrent = cdk.Duration.days(config.noncurrent_version_expiration_days)
+        self.access_logs = s3.Bucket(
+            self,
+            "AccessLogs",
+            encryption=s3.BucketEncryption.S3_MANAGED,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            enforce_ssl=True,
+            versioned=True,
+            # ACLs disabled: CDK grants S3 log delivery through the bucket policy instead.
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            lifecycle_rules=[
+                s3.LifecycleRule(
+                    id="expire-logs",
+                    expiration=cdk.Duration.days(config.access_logs_expiration_days),
+                    noncurrent_version_expiration=noncurrent,
+                    abort_incomplete_multipart_upload_after=cdk.Duration.days(1),
+                )
+            ],
+            removal_policy=removal_policy,
+        )
+        self.raw = self._bucket("Raw", noncurrent, removal_policy)
+        self.features = self._bucket("Features", noncurrent, removal_policy)
+        self.models = self._bucket("Models", noncurrent, removal_policy)
+        self.monitoring = self._bucket("Monitoring", noncurrent, removal_policy)
+        self.athena_results = self._bucket(
+            "AthenaResults",
+            noncurrent,
+            removal_policy,
+            expiration=cdk.Duration.days(config.athena_results_expiration_days),
+        )
+
+    def _bucket(
+        self,
+        construct_id: str,
+        noncurrent: cdk.Duration,
+        removal_policy: cdk.RemovalPolicy,
+        expiration: cdk.Duration | None = None,
+    ) -> s3.Bucket:
+        return s3.Bucket(
+            self,
+            construct_id,
+            encryption=s3.BucketEncryption.KMS,
+            encryption_key=self.key,
+            bucket_key_enabled=True,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            enforce_ssl=True,
+            versioned=True,
+            server_access_logs_bucket=self.access_logs,
+            server_access_logs_prefix=f"{construct_id.lower()}/",
+            lifecycle_rules=[
+                s3.LifecycleRule(
+                    id="expire-old-versions",
+                    expiration=expiration,
+                    noncurrent_version_expiration=noncurrent,
+                    abort_incomplete_multipart_upload_after=cdk.Duration.days(7),
+                )
+            ],
+            removal_policy=removal_policy,
+        )

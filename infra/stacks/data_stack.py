@@ -1,0 +1,68 @@
+"""Stateful resources of one environment: the data lake, its Glue catalog and the feature store.
+
+Kept apart from stateless stacks so those can be destroyed and redeployed freely; what is
+here follows the environment's removal policy (RETAIN in staging and prod). The raw
+tables and their crawler sit with the database because the feature store's offline table
+lives in the same database, and because IAM wildcards on bucket prefixes must stay in the
+bucket's stack to be acknowledged one by one (see infra/nag.py).
+"""
+
+from __future__ import annotations
+
+import aws_cdk as cdk
+from aws_cdk import aws_glue as glue
+from constructs import Construct
+
+from infra.config import EnvironmentConfig
+from infra.constructs.data_lake import DataLake
+from infra.constructs.feature_store import ReviewFeatureGroup
+from infra.constructs.partition_crawler import PartitionCrawler
+from infra.constructs.raw_tables import RAW_FORMATS, RawReviewTables
+
+
+class DataStack(cdk.Stack):
+    def __init__(self, scope: Construct, construct_id: str, *, config: EnvironmentConfig, **kwargs) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        removal_policy = cdk.RemovalPolicy.DESTROY if config.removal_policy == "destroy" else cdk.RemovalPolicy.RETAIN
+        self.lake = DataLake(
+            self, "DataLake", prefix=config.prefix, config=config.data_lake, removal_policy=removal_policy
+        )
+
+        self.database_name = config.prefix.replace("-", "_")  # Athena: lower case and underscores
+        self.database = glue.CfnDatabase(
+            self,
+            "Database",
+            catalog_id=self.account,
+            database_input=glue.CfnDatabase.DatabaseInputProperty(
+                name=self.database_name,
+                description=f"Product reviews and RoBERTa features of the {config.name} environment",
+            ),
+        )
+        self.database.apply_removal_policy(removal_policy)
+
+        self.raw_tables = RawReviewTables(self, "RawTables", database_name=self.database_name, bucket=self.lake.raw)
+        self.crawler = PartitionCrawler(
+            self,
+            "PartitionCrawler",
+            name=f"{config.prefix}-raw-partitions",
+            database_name=self.database_name,
+            formats=RAW_FORMATS,
+            bucket=self.lake.raw,
+            key=self.lake.key,
+            schedule=config.catalog.crawler_schedule,
+        )
+        for table in self.raw_tables.tables.values():
+            table.node.add_dependency(self.database)
+            self.crawler.crawler.node.add_dependency(table)
+
+        self.features = ReviewFeatureGroup(
+            self,
+            "ReviewFeatures",
+            feature_group_name=f"{config.prefix}-reviews",
+            bucket=self.lake.features,
+            key=self.lake.key,
+            database_name=self.database_name,
+            online_store_enabled=config.feature_store.online_store_enabled,
+        )
+        self.features.feature_group.node.add_dependency(self.database)
+        self.features.feature_group.apply_removal_policy(removal_policy)

@@ -1,0 +1,36 @@
+"""One deployable environment (dev, staging or prod): its stacks, wired together."""
+
+from __future__ import annotations
+
+import aws_cdk as cdk
+from constructs import Construct
+
+from infra.config import EnvironmentConfig
+from infra.stacks.analytics_stack import AnalyticsStack
+from infra.stacks.data_stack import DataStack
+
+
+class MlopsStage(cdk.Stage):
+    def __init__(self, scope: Construct, config: EnvironmentConfig) -> None:
+        env = cdk.Environment(account=config.account, region=config.region)
+        super().__init__(scope, config.name, env=env)
+        protect = config.removal_policy == "retain"
+        self.data = DataStack(
+            self,
+            "Data",
+            config=config,
+            stack_name=f"{config.prefix}-data",
+            description=f"{config.prefix}: KMS data lake, Glue catalog and crawler, feature store (stateful)",
+            termination_protection=protect,
+        )
+        self.analytics = AnalyticsStack(
+            self,
+            "Analytics",
+            config=config,
+            data=self.data,
+            stack_name=f"{config.prefix}-analytics",
+            description=f"{config.prefix}: Athena workgroup and named queries",
+        )
+        for stack in (self.data, self.analytics):
+            cdk.Tags.of(stack).add("project", config.project)
+            cdk.Tags.of(stack).add("environment", config.name)
