@@ -1,0 +1,49 @@
+"""Shared fixtures: the whole app synthesized once per test session, from the real cdk.json."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+
+
+@pytest.fixture(scope="session")
+def cdk_context() -> dict:
+    """The context block of cdk.json, feature flags included."""
+    return json.loads((ROOT / "cdk.json").read_text())["context"]
+
+
+@pytest.fixture(scope="session")
+def synthesized(cdk_context, tmp_path_factory):
+    """(stages by environment name, cloud assembly directory) for the app as cdk.json defines it."""
+    import aws_cdk as cdk
+
+    from infra.app_builder import build_app
+
+    outdir = tmp_path_factory.mktemp("cdk.out")
+    app = cdk.App(context=cdk_context, outdir=str(outdir))
+    stages = build_app(app)
+    assembly = app.synth()
+    return stages, Path(assembly.directory)
+
+
+@pytest.fixture(scope="session")
+def stages(synthesized):
+    return synthesized[0]
+
+
+@pytest.fixture(scope="session")
+def templates(stages):
+    """Template per (environment, stack): templates["dev", "data"]."""
+    from aws_cdk.assertions import Template
+
+    return {
+        (name, kind): Template.from_stack(getattr(stage, kind))
+        for name, stage in stages.items()
+        for kind in ("data", "analytics")
+    }

@@ -1,0 +1,80 @@
+"""cdk.json parsing: the real file loads, and every kind of bad value fails naming its key."""
+
+from __future__ import annotations
+
+import copy
+import re
+
+import pytest
+
+from infra.config import ENVIRONMENT_NAMES, ConfigError, load_config
+
+
+@pytest.fixture()
+def mlops(cdk_context) -> dict:
+    return copy.deepcopy(cdk_context["mlops"])
+
+
+def test_real_cdk_json_parses_into_three_frozen_environments(mlops):
+    configs = load_config(mlops)
+    assert list(configs) == list(ENVIRONMENT_NAMES)
+    dev, prod = configs["dev"], configs["prod"]
+    assert dev.removal_policy == "destroy" and prod.removal_policy == "retain"
+    assert configs["staging"].removal_policy == "retain"
+    assert dev.prefix == "roberta-sentiment-dev"
+    assert dev.catalog.crawler_schedule is None and prod.catalog.crawler_schedule.startswith("cron(")
+    assert dev.pipeline.retrain_schedule is None
+    assert isinstance(prod.pipeline.min_accuracy, float)
+    with pytest.raises(AttributeError):
+        dev.region = "eu-west-1"  # frozen
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "message"),
+    [
+        (("dev", "account"), "12345", "mlops.environments.dev.account: expected a 12-digit AWS account id"),
+        (("prod", "region"), "Mars", "mlops.environments.prod.region: expected an AWS region"),
+        (("staging", "removal_policy"), "snapshot", "staging.removal_policy: expected one of retain, destroy"),
+        (("dev", "training", "instance_count"), 0, "dev.training.instance_count: expected an integer from 1 to 100"),
+        (("dev", "training", "instance_count"), True, "dev.training.instance_count: expected an integer"),
+        (("dev", "processing", "instance_type"), "m5.xlarge", "dev.processing.instance_type: expected a SageMaker"),
+        (("prod", "pipeline", "min_accuracy"), 1.5, "prod.pipeline.min_accuracy: expected a number from 0 to 1"),
+        (("dev", "feature_store", "online_store_enabled"), "yes", "online_store_enabled: expected true or false"),
+        (("dev", "catalog", "crawler_schedule"), "rate(1 day)", "crawler_schedule: expected cron("),
+        (("dev", "pipeline", "retrain_schedule"), "daily", "retrain_schedule: expected cron("),
+        (("dev", "catalog", "athena_bytes_scanned_cutoff"), 1024, "athena_bytes_scanned_cutoff: expected an integer >="),
+        (("dev", "data_lake"), [], "mlops.environments.dev.data_lake: expected an object, got list"),
+    ],
+)
+def test_invalid_value_fails_naming_environment_and_key(mlops, path, value, message):
+    env, *keys = path
+    target = mlops["environments"][env]
+    for key in keys[:-1]:
+        target = target[key]
+    target[keys[-1]] = value
+    with pytest.raises(ConfigError, match=re.escape(message)) as error:
+        load_config(mlops)
+    assert str(error.value).startswith(f"context.mlops.environments.{env}.")
+
+
+def test_missing_key_is_named(mlops):
+    del mlops["environments"]["staging"]["data_lake"]["athena_results_expiration_days"]
+    with pytest.raises(ConfigError, match=r"staging\.data_lake\.athena_results_expiration_days: missing"):
+        load_config(mlops)
+
+
+def test_unknown_key_is_rejected_as_a_probable_typo(mlops):
+    mlops["environments"]["prod"]["training"]["use_spots"] = True
+    with pytest.raises(ConfigError, match=r"prod\.training: unknown key\(s\) use_spots"):
+        load_config(mlops)
+
+
+def test_missing_environment_is_named(mlops):
+    del mlops["environments"]["prod"]
+    with pytest.raises(ConfigError, match=r"environments: missing prod"):
+        load_config(mlops)
+
+
+def test_absent_context_fails_clearly():
+    with pytest.raises(ConfigError, match=r"context.mlops: expected an object, got NoneType"):
+        load_config(None)
