@@ -38,9 +38,10 @@ def _connection() -> duckdb.DuckDBPyConnection:
 
 @pytest.mark.parametrize("fmt", RAW_FORMATS, ids=lambda f: f.table_name)
 def test_every_query_parses_as_trino(fmt):
-    for _, sql in raw_queries(fmt, DATABASE).values():
-        sqlglot.parse_one(sql, read="trino")  # raises ParseError on invalid SQL
-    sqlglot.parse_one(latest_features_query(DATABASE, "reviews"), read="trino")
+    queries = [sql for _, sql in raw_queries(fmt, DATABASE).values()] + [latest_features_query(DATABASE, "reviews")]
+    for sql in queries:
+        # parse_one raises ParseError on invalid SQL; each query is one SELECT.
+        assert isinstance(sqlglot.parse_one(sql, read="trino"), sqlglot.exp.Select)
 
 
 @pytest.fixture(scope="module")
