@@ -19,11 +19,11 @@ help:
 	@echo "make lint   synth, then cfn-lint every template"
 	@echo "make clean  remove cdk.out/ and caches (keeps .venv and node_modules)"
 
-$(PY_STAMP): requirements.txt requirements-dev.txt
+$(PY_STAMP): requirements.txt requirements-ml.txt requirements-dev.txt
 	$(PYTHON) -c 'import sys; sys.exit("Python 3.11+ is required") if sys.version_info < (3, 11) else None'
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -r requirements.txt -r requirements-dev.txt
+	$(PY) -m pip install --quiet -r requirements.txt -r requirements-ml.txt -r requirements-dev.txt
 	touch $@
 
 $(NODE_STAMP): package.json package-lock.json

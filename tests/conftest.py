@@ -47,3 +47,26 @@ def templates(stages):
         for name, stage in stages.items()
         for kind in ("data", "analytics")
     }
+
+
+SAMPLE_DATA = ROOT / "data" / "sample" / "womens_clothing_reviews_sample.csv.gz"
+# The full course data set, beside the repo in CI and on developer machines (not in the repo).
+REAL_DATA = ROOT.parent / "shared" / "data" / "womens_clothing_ecommerce_reviews.csv.gz"
+
+
+@pytest.fixture(scope="session")
+def real_data() -> Path:
+    if not REAL_DATA.exists():
+        pytest.skip(f"real data set not found at {REAL_DATA} (it ships in ../shared/data, not in the repo)")
+    return REAL_DATA
+
+
+@pytest.fixture(scope="session")
+def tiny_roberta(tmp_path_factory) -> Path:
+    """A small RoBERTa tokenizer and untrained 3-label classifier, built once from the sample data."""
+    from tools.tiny_roberta import build_model, build_tokenizer, review_texts
+
+    out = tmp_path_factory.mktemp("tiny-roberta")
+    tokenizer = build_tokenizer(review_texts([SAMPLE_DATA]), out, vocab_size=2000, max_length=512)
+    build_model(tokenizer, out, hidden_size=64, layers=2, heads=2)
+    return out
