@@ -12,7 +12,11 @@ from infra.stage import MlopsStage
 def build_app(app: cdk.App) -> dict[str, MlopsStage]:
     """Add one stage per environment and the cdk-nag AwsSolutions gate to ``app``."""
     configs = load_config(app.node.try_get_context("mlops"))
-    stages = {name: MlopsStage(app, config) for name, config in configs.items()}
+    order = list(configs.values())  # dev, staging, prod: the promotion order
+    stages = {}
+    for index, config in enumerate(order):
+        downstream = tuple(dict.fromkeys(c.account for c in order[index + 1 :] if c.account != config.account))
+        stages[config.name] = MlopsStage(app, config, promotion_accounts=downstream)
     # cdk-nag 3 is a validation plugin: any unacknowledged finding fails synth.
     cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app))
     return stages

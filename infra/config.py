@@ -19,6 +19,7 @@ _INSTANCE = re.compile(r"^ml\.[a-z0-9]+\.[a-z0-9]+$")
 # EventBridge schedules: cron with 6 fields, or rate(N unit). Glue crawlers take cron only.
 _CRON = re.compile(r"^cron\((\S+ ){5}\S+\)$")
 _SCHEDULE = re.compile(r"^(cron\((\S+ ){5}\S+\)|rate\(\d+ (minute|minutes|hour|hours|day|days)\))$")
+_MODEL_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
 _PROJECT = re.compile(r"^[a-z][a-z0-9-]{1,23}$")
 # Athena refuses a per-query cutoff below 10 MB.
 _MIN_ATHENA_CUTOFF = 10 * 1024 * 1024
@@ -61,6 +62,12 @@ class TrainingConfig(ComputeConfig):
 class PipelineConfig:
     min_accuracy: float
     retrain_schedule: str | None  # None ("off" in cdk.json): retrain only on new data or drift
+    base_model: str  # Hugging Face model id the training step fine-tunes, e.g. roberta-base
+    epochs: int
+    learning_rate: float
+    batch_size: int
+    max_seq_length: int
+    step_caching: bool  # reuse a step's result when its inputs are unchanged (30 days)
 
 
 @dataclass(frozen=True)
@@ -133,6 +140,12 @@ class _Section:
             raise self._fail(key, f"an integer {bound}", value)
         return value
 
+    def positive_number(self, key: str, maximum: float) -> float:
+        value = self._get(key)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= maximum:
+            raise self._fail(key, f"a number above 0 and at most {maximum}", value)
+        return float(value)
+
     def fraction(self, key: str) -> float:
         value = self._get(key)
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
@@ -184,6 +197,13 @@ def _environment(project: str, name: str, env: _Section) -> EnvironmentConfig:
         pipeline=PipelineConfig(
             min_accuracy=pipeline.fraction("min_accuracy"),
             retrain_schedule=pipeline.schedule("retrain_schedule", _SCHEDULE, schedule),
+            base_model=pipeline.text("base_model", _MODEL_ID, "a Hugging Face model id like roberta-base"),
+            epochs=pipeline.integer("epochs", 1, 100),
+            learning_rate=pipeline.positive_number("learning_rate", 1.0),
+            batch_size=pipeline.integer("batch_size", 1, 1024),
+            # RoBERTa's position embeddings stop at 512 tokens.
+            max_seq_length=pipeline.integer("max_seq_length", 8, 512),
+            step_caching=pipeline.flag("step_caching"),
         ),
     )
     for section in (lake, catalog, store, processing, training, pipeline, env):

@@ -45,7 +45,7 @@ def templates(stages):
     return {
         (name, kind): Template.from_stack(getattr(stage, kind))
         for name, stage in stages.items()
-        for kind in ("data", "analytics")
+        for kind in ("data", "analytics", "pipeline")
     }
 
 

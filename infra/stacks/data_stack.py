@@ -16,12 +16,21 @@ from constructs import Construct
 from infra.config import EnvironmentConfig
 from infra.constructs.data_lake import DataLake
 from infra.constructs.feature_store import ReviewFeatureGroup
+from infra.constructs.model_registry import ModelRegistry
 from infra.constructs.partition_crawler import PartitionCrawler
 from infra.constructs.raw_tables import RAW_FORMATS, RawReviewTables
 
 
 class DataStack(cdk.Stack):
-    def __init__(self, scope: Construct, construct_id: str, *, config: EnvironmentConfig, **kwargs) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: EnvironmentConfig,
+        promotion_accounts: tuple[str, ...],
+        **kwargs,
+    ) -> None:
         super().__init__(scope, construct_id, **kwargs)
         removal_policy = cdk.RemovalPolicy.DESTROY if config.removal_policy == "destroy" else cdk.RemovalPolicy.RETAIN
         self.lake = DataLake(
@@ -66,3 +75,20 @@ class DataStack(cdk.Stack):
         )
         self.features.feature_group.node.add_dependency(self.database)
         self.features.feature_group.apply_removal_policy(removal_policy)
+
+        self.registry = ModelRegistry(
+            self,
+            "ModelRegistry",
+            group_name=f"{config.prefix}-sentiment",
+            reader_accounts=promotion_accounts,
+            removal_policy=removal_policy,
+        )
+
+    def exported_bucket_arn(self, name: str) -> str:
+        """A bucket ARN exported under a fixed name, as Fn::ImportValue for other stacks.
+
+        IAM wildcards on bucket prefixes in other stacks must be acknowledged by their
+        flattened text; a fixed export name keeps that text free of generated ids.
+        """
+        bucket = {"raw": self.lake.raw, "features": self.lake.features, "models": self.lake.models}[name]
+        return self.export_value(bucket.bucket_arn, name=f"{self.stack_name}-{name}-bucket-arn")

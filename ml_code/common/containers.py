@@ -22,8 +22,9 @@ class HuggingFaceImage:
         return f"pytorch{self.pytorch_version}"
 
 
-# Training and processing: Hugging Face PyTorch training DLC (GPU or CPU by instance type).
-# Processing runs on it too because it already has transformers, tokenizers, pandas, pyarrow.
+# Training and processing: the Hugging Face PyTorch training DLC. It is published for GPU
+# only; processing runs it on CPU instances too (CUDA simply goes unused) because it already
+# has transformers, tokenizers, pandas and pyarrow, so no job installs packages at start.
 TRAINING_IMAGE = HuggingFaceImage("training", "4.56.2", "2.8.0", "py312")
 PROCESSING_IMAGE = TRAINING_IMAGE
 # Serving: the newest Hugging Face inference DLC; its toolkit is what `make serve` runs locally.

@@ -54,7 +54,7 @@ def test_nag_gate_covers_every_stage_of_the_real_app(cdk_context, tmp_path):
 def test_every_template_is_cfn_lint_clean(synthesized):
     _, assembly = synthesized
     templates = _templates(assembly)
-    assert len(templates) == 6  # data + analytics for dev, staging, prod
+    assert len(templates) == 9  # data, analytics and pipeline for dev, staging, prod
     result = _cfn_lint(templates)
     assert result.returncode == 0, result.stdout + result.stderr
 

@@ -58,8 +58,7 @@ def test_cli_synth_writes_every_environment_without_credentials(tmp_path):
         nested = json.loads((work / "cdk.out" / f"assembly-{env}" / "manifest.json").read_text())
         stacks = {a["properties"]["stackName"]: a["environment"] for a in nested["artifacts"].values() if a["type"] == "aws:cloudformation:stack"}
         assert stacks == {
-            f"roberta-sentiment-{env}-data": f"aws://{account}/us-east-1",
-            f"roberta-sentiment-{env}-analytics": f"aws://{account}/us-east-1",
+            f"roberta-sentiment-{env}-{kind}": f"aws://{account}/us-east-1" for kind in ("data", "analytics", "pipeline")
         }
 
 

@@ -1,0 +1,93 @@
+"""The SageMaker Pipeline resource: ml_code as an asset, the SDK-built definition, its role."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import aws_cdk as cdk
+from aws_cdk import aws_s3_assets as s3_assets
+from aws_cdk import aws_sagemaker as sagemaker
+from constructs import Construct
+
+from infra.config import EnvironmentConfig
+from infra.constructs.pipeline_role import PipelineExecutionRole, PipelineResources
+from infra.pipeline.code_bundle import build_code_bundle
+from infra.pipeline.definition import build_pipeline
+from infra.pipeline.images import image_uris_for
+
+# GPU types the registered model may be deployed to (endpoints) or batch-scored on.
+INFERENCE_INSTANCE_TYPES = ("ml.g5.xlarge", "ml.g5.2xlarge", "ml.g4dn.xlarge")
+
+
+class TrainingPipeline(Construct):
+    """Preprocess -> Train -> Evaluate -> gate -> Register, as an AWS::SageMaker::Pipeline."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: EnvironmentConfig,
+        buckets: dict[str, str],  # raw/features/models -> bucket ARN (Fn::ImportValue)
+        bucket_names: dict[str, str],
+        key_arn: str,
+        feature_group_name: str,
+        model_package_group_name: str,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.pipeline_name = f"{config.prefix}-training"
+        # Rebuilt on every synth; identical sources give identical bytes, so the same hash.
+        # The asset is staged into the cloud assembly at construction, so the temp dir can go.
+        with tempfile.TemporaryDirectory(prefix="ml_code-") as scratch:
+            self.code = s3_assets.Asset(self, "Code", path=str(build_code_bundle(Path(scratch))))
+        images = image_uris_for(config.region)
+        self.execution_role = PipelineExecutionRole(
+            self,
+            "Execution",
+            resources=PipelineResources(
+                raw_bucket_arn=buckets["raw"],
+                features_bucket_arn=buckets["features"],
+                models_bucket_arn=buckets["models"],
+                key_arn=key_arn,
+                code_object_arn=self.code.bucket.arn_for_objects(self.code.s3_object_key),
+                feature_group_name=feature_group_name,
+                model_package_group_name=model_package_group_name,
+                pipeline_name=self.pipeline_name,
+                ecr_repositories=frozenset(images.repositories()),
+            ),
+        ).role
+        # The SDK looks a role up in IAM unless its value contains "/", which a bare
+        # ${Token[...]} does not; the ARN built around the role name does.
+        role_arn = cdk.Stack.of(self).format_arn(
+            service="iam", region="", resource="role", resource_name=self.execution_role.role_name
+        )
+        pipeline = build_pipeline(
+            config,
+            name=self.pipeline_name,
+            role_arn=role_arn,
+            code_uri=self.code.s3_object_url,
+            default_input_uri=f"s3://{bucket_names['raw']}/womens-clothing-reviews/",
+            work_bucket=bucket_names["features"],
+            models_uri=f"s3://{bucket_names['models']}",
+            kms_key_arn=key_arn,
+            images={"training": images.training, "processing": images.processing, "inference": images.inference},
+            feature_group_name=feature_group_name,
+            model_package_group=model_package_group_name,
+            inference_instance_types=INFERENCE_INSTANCE_TYPES,
+        )
+        self.definition = pipeline.definition()
+        self.pipeline = sagemaker.CfnPipeline(
+            self,
+            "Pipeline",
+            pipeline_name=self.pipeline_name,
+            pipeline_display_name=self.pipeline_name,
+            pipeline_description="Reviews -> RoBERTa features -> fine-tune -> evaluate -> gated registration",
+            pipeline_definition={"PipelineDefinitionBody": self.definition},
+            role_arn=self.execution_role.role_arn,
+        )
+        # The pipeline checks its role when created; the inline policy must exist by then.
+        self.pipeline.node.add_dependency(self.execution_role.node.find_child("DefaultPolicy"))
+        self.pipeline_arn = cdk.Stack.of(self).format_arn(
+            service="sagemaker", resource="pipeline", resource_name=self.pipeline_name
+        )

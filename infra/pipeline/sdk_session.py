@@ -1,0 +1,71 @@
+"""A SageMaker SDK session that can build pipeline definitions with no AWS call at all.
+
+``PipelineSession()`` normally asks STS for the account and lists buckets to find its
+default bucket; telemetry posts in the background. Neither may happen at synth time, so
+the default bucket is preset and telemetry is opted out through the SDK's own config.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import warnings
+
+import boto3
+
+_SDK_CONFIG = {"SchemaVersion": "1.0", "SageMaker": {"PythonSDK": {"Modules": {"TelemetryOptOut": True}}}}
+
+
+def _validate_sdk_config_once() -> None:
+    """Skip re-validating our constant SDK config on every config lookup.
+
+    The Session validates it once when built; sagemaker.utils then re-checks the config
+    against the SDK's whole JSON schema on each of the ~100 lookups a pipeline definition
+    makes (about 5 s per environment). Other configs are still validated every time.
+    """
+    import sagemaker.utils
+
+    original = sagemaker.utils.validate_sagemaker_config
+    if getattr(original, "offline_once", False):
+        return
+
+    def validate(config=None):
+        if config != _SDK_CONFIG:
+            original(config)
+
+    validate.offline_once = True
+    sagemaker.utils.validate_sagemaker_config = validate
+
+
+class AwsCallAtSynthError(RuntimeError):
+    """The SDK tried to call AWS while building a definition; synth must stay offline."""
+
+
+def _refuse_aws_calls(request, **_):
+    # Fails at once, naming the call, instead of waiting on a network that is not there.
+    raise AwsCallAtSynthError(f"the SageMaker SDK tried to call AWS at synth time: {request.method} {request.url}")
+
+
+@functools.lru_cache(maxsize=None)
+def _boto_session(region: str) -> boto3.Session:
+    # Static dummy credentials: botocore never signs a request here, but some SDK code
+    # paths build clients eagerly and must not search the environment or IMDS for keys.
+    # One per region: loading botocore's service models is most of a session's cost.
+    session = boto3.Session(region_name=region, aws_access_key_id="offline", aws_secret_access_key="offline")
+    session.events.register("before-send", _refuse_aws_calls)
+    return session
+
+
+def offline_pipeline_session(region: str, default_bucket: str):
+    """A PipelineSession for ``region`` whose default bucket is ``default_bucket`` (may be a CDK token)."""
+    from sagemaker.workflow.pipeline_context import PipelineSession
+
+    _validate_sdk_config_once()
+    # "No Wait, No Logs, and No Job being started" is exactly what synth wants.
+    warnings.filterwarnings("ignore", message="Running within a PipelineSession", category=UserWarning)
+    # sagemaker.config resets its own logger to INFO on import and logs every lookup.
+    logging.getLogger("sagemaker.config").setLevel(logging.WARNING)
+    boto_session = _boto_session(region)
+    session = PipelineSession(boto_session=boto_session, sagemaker_config=_SDK_CONFIG, default_bucket=default_bucket)
+    session._default_bucket = default_bucket  # noqa: SLF001 - skips the STS/ListBuckets lookup
+    return session

@@ -1,0 +1,231 @@
+"""The training pipeline's steps, built with the SageMaker SDK's classic workflow API.
+
+Preprocess -> Train -> Evaluate -> (accuracy >= MinAccuracy ? Register : Fail).
+
+Code reaches the containers as one deterministic tar.gz of ``ml_code/`` (an S3 URI, so the
+SDK uploads nothing). Training uses the Hugging Face estimator's ``source_dir``; the two
+processing steps use a plain ``Processor`` whose entrypoint unpacks the same tar.gz and
+runs the script, which is what the SDK's FrameworkProcessor does through a ``runproc.sh``
+it would have to upload at definition time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sagemaker.huggingface import HuggingFace
+from sagemaker.inputs import TrainingInput
+from sagemaker.model import Model
+from sagemaker.model_metrics import MetricsSource, ModelMetrics
+from sagemaker.processing import ProcessingInput, ProcessingOutput, Processor
+from sagemaker.workflow.condition_step import ConditionStep
+from sagemaker.workflow.execution_variables import ExecutionVariables
+from sagemaker.workflow.conditions import ConditionGreaterThanOrEqualTo
+from sagemaker.workflow.fail_step import FailStep
+from sagemaker.workflow.functions import Join, JsonGet
+from sagemaker.workflow.properties import PropertyFile
+from sagemaker.workflow.model_step import ModelStep
+from sagemaker.workflow.steps import CacheConfig, ProcessingStep, TrainingStep
+
+from infra.pipeline.parameters import PipelineParameters
+from infra.pipeline.retries import JOB_RETRIES, SERVICE_RETRIES
+from ml_code.common.splits import REPORT_DIR, SPLITS, TEST, TRAIN, VALIDATION
+
+PROCESSING_ROOT = "/opt/ml/processing"
+CODE_DIR = f"{PROCESSING_ROOT}/input/code"
+ACCURACY_JSON_PATH = "multiclass_classification_metrics.accuracy.value"
+EVALUATION_FILE = "evaluation.json"
+
+
+@dataclass(frozen=True)
+class StepContext:
+    """What every step needs besides the run-time parameters (CDK tokens are fine here)."""
+
+    session: object  # the offline PipelineSession
+    role_arn: str
+    code_uri: str  # s3:// URI of the ml_code tar.gz
+    kms_key_arn: str
+    training_image: str
+    processing_image: str
+    inference_image: str
+    models_uri: str  # s3:// prefix for training output and checkpoints
+    feature_group_name: str
+    base_model: str
+    model_package_group: str
+    inference_instance_types: tuple[str, ...]
+    use_spot: bool
+    cache: CacheConfig
+
+
+def _script_processor(ctx: StepContext, params: PipelineParameters, script: str, base_job_name: str) -> Processor:
+    # Unpack the code archive (named <asset hash>.gz by CDK) and run the script with the
+    # step's arguments ("$@").
+    command = (
+        f"mkdir -p /tmp/code && tar -xzf {CODE_DIR}/*.gz -C /tmp/code "
+        f'&& exec python3 /tmp/code/ml_code/{script} "$@"'
+    )
+    return Processor(
+        role=ctx.role_arn,
+        image_uri=ctx.processing_image,
+        instance_type=params.processing_instance_type,
+        instance_count=params.processing_instance_count,
+        entrypoint=["/bin/bash", "-c", command, "--"],
+        volume_kms_key=ctx.kms_key_arn,
+        output_kms_key=ctx.kms_key_arn,
+        base_job_name=base_job_name,
+        sagemaker_session=ctx.session,
+    )
+
+
+def _code_input(ctx: StepContext) -> ProcessingInput:
+    return ProcessingInput(source=ctx.code_uri, destination=CODE_DIR, input_name="code")
+
+
+def preprocess_step(ctx: StepContext, params: PipelineParameters) -> ProcessingStep:
+    processor = _script_processor(ctx, params, "preprocess.py", "preprocess")
+    outputs = [
+        ProcessingOutput(output_name=name, source=f"{PROCESSING_ROOT}/output/{name}")
+        for name in (*SPLITS, REPORT_DIR)
+    ]
+    args = processor.run(
+        inputs=[
+            _code_input(ctx),
+            # Each instance gets its own subset of the input files (scale-out by files).
+            ProcessingInput(
+                source=params.input_data_uri,
+                destination=f"{PROCESSING_ROOT}/input/data",
+                input_name="data",
+                s3_data_distribution_type="ShardedByS3Key",
+            ),
+        ],
+        outputs=outputs,
+        arguments=[
+            "--tokenizer", ctx.base_model,
+            "--max-seq-length", params.max_seq_length.to_string(),
+            "--feature-group-name", ctx.feature_group_name,
+        ],  # fmt: skip
+    )
+    return ProcessingStep("Preprocess", step_args=args, cache_config=ctx.cache, retry_policies=JOB_RETRIES)
+
+
+def train_step(ctx: StepContext, params: PipelineParameters, preprocess: ProcessingStep) -> TrainingStep:
+    from ml_code.common.containers import TRAINING_IMAGE
+    from ml_code.training.metric_definitions import METRIC_DEFINITIONS
+
+    # One checkpoint prefix per execution: a Spot restart resumes its own run, never an older one.
+    checkpoints = Join(on="/", values=[ctx.models_uri, "checkpoints", ExecutionVariables.PIPELINE_EXECUTION_ID])
+    spot = {"use_spot_instances": True, "max_wait": 2 * 24 * 3600} if ctx.use_spot else {}
+    estimator = HuggingFace(
+        entry_point="ml_code/train.py",
+        source_dir=ctx.code_uri,
+        image_uri=ctx.training_image,
+        transformers_version=TRAINING_IMAGE.transformers_version,
+        pytorch_version=TRAINING_IMAGE.pytorch_version,
+        py_version=TRAINING_IMAGE.py_version,
+        role=ctx.role_arn,
+        instance_type=params.training_instance_type,
+        instance_count=params.training_instance_count,
+        # torchrun on every instance: data parallel over all GPUs of all instances.
+        distribution={"torch_distributed": {"enabled": True}},
+        hyperparameters={
+            "model_name_or_path": ctx.base_model,
+            "epochs": params.epochs,
+            "learning_rate": params.learning_rate,
+            "per_device_train_batch_size": params.batch_size,
+            "max_seq_length": params.max_seq_length,
+        },
+        metric_definitions=METRIC_DEFINITIONS,
+        output_path=Join(on="/", values=[ctx.models_uri, "training"]),
+        checkpoint_s3_uri=checkpoints,
+        volume_kms_key=ctx.kms_key_arn,
+        output_kms_key=ctx.kms_key_arn,
+        encrypt_inter_container_traffic=True,
+        max_run=24 * 3600,
+        sagemaker_session=ctx.session,
+        **spot,
+    )
+    outputs = preprocess.properties.ProcessingOutputConfig.Outputs
+    args = estimator.fit(
+        {
+            TRAIN: TrainingInput(outputs[TRAIN].S3Output.S3Uri),
+            VALIDATION: TrainingInput(outputs[VALIDATION].S3Output.S3Uri),
+        }
+    )
+    return TrainingStep("Train", step_args=args, cache_config=ctx.cache, retry_policies=JOB_RETRIES)
+
+
+def evaluate_step(
+    ctx: StepContext, params: PipelineParameters, preprocess: ProcessingStep, train: TrainingStep
+) -> tuple[ProcessingStep, PropertyFile]:
+    """Scores the trained model on the test split; evaluation.json feeds the gate and the registry."""
+    processor = _script_processor(ctx, params, "evaluate.py", "evaluate")
+    report = PropertyFile(name="EvaluationReport", output_name="evaluation", path=EVALUATION_FILE)
+    args = processor.run(
+        inputs=[
+            _code_input(ctx),
+            ProcessingInput(
+                source=train.properties.ModelArtifacts.S3ModelArtifacts,
+                destination=f"{PROCESSING_ROOT}/model",
+                input_name="model",
+            ),
+            ProcessingInput(
+                source=preprocess.properties.ProcessingOutputConfig.Outputs[TEST].S3Output.S3Uri,
+                destination=f"{PROCESSING_ROOT}/test",
+                input_name=TEST,
+            ),
+        ],
+        outputs=[ProcessingOutput(output_name="evaluation", source=f"{PROCESSING_ROOT}/evaluation")],
+    )
+    step = ProcessingStep(
+        "Evaluate", step_args=args, property_files=[report], cache_config=ctx.cache, retry_policies=JOB_RETRIES
+    )
+    return step, report
+
+
+def gate_step(
+    ctx: StepContext,
+    params: PipelineParameters,
+    train: TrainingStep,
+    evaluate: tuple[ProcessingStep, PropertyFile],
+) -> ConditionStep:
+    train_job, (evaluate, report) = train, evaluate
+    accuracy = JsonGet(step_name=evaluate.name, property_file=report, json_path=ACCURACY_JSON_PATH)
+    evaluation_uri = Join(
+        on="/",
+        values=[evaluate.properties.ProcessingOutputConfig.Outputs["evaluation"].S3Output.S3Uri, EVALUATION_FILE],
+    )
+    model = Model(
+        image_uri=ctx.inference_image,
+        model_data=train_job.properties.ModelArtifacts.S3ModelArtifacts,
+        role=ctx.role_arn,
+        sagemaker_session=ctx.session,
+    )
+    # model.tar.gz already holds code/inference.py (train.py writes it): no repack step.
+    register = ModelStep(
+        name="Register",
+        step_args=model.register(
+            content_types=["application/json", "application/jsonlines", "text/csv"],
+            response_types=["application/json"],
+            inference_instances=list(ctx.inference_instance_types),
+            transform_instances=list(ctx.inference_instance_types),
+            model_package_group_name=ctx.model_package_group,
+            approval_status=params.model_approval_status,
+            model_metrics=ModelMetrics(
+                model_statistics=MetricsSource(s3_uri=evaluation_uri, content_type="application/json")
+            ),
+            description="RoBERTa review sentiment classifier (negative / neutral / positive)",
+        ),
+        retry_policies=SERVICE_RETRIES,
+    )
+    fail = FailStep(
+        name="AccuracyBelowThreshold",
+        error_message=Join(
+            on=" ", values=["Model accuracy", accuracy, "is below the MinAccuracy threshold", params.min_accuracy]
+        ),
+    )
+    return ConditionStep(
+        name="AccuracyGate",
+        conditions=[ConditionGreaterThanOrEqualTo(left=accuracy, right=params.min_accuracy)],
+        if_steps=[register],
+        else_steps=[fail],
+    )

@@ -1,0 +1,133 @@
+"""The SageMaker pipeline definition synthesized into each environment's pipeline stack."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from infra.pipeline.steps import ACCURACY_JSON_PATH
+from ml_code.training.metric_definitions import METRIC_DEFINITIONS
+
+
+@pytest.fixture(scope="module")
+def definitions(stages) -> dict[str, dict]:
+    return {name: json.loads(stage.pipeline.training.definition) for name, stage in stages.items()}
+
+
+def _steps(definition: dict) -> dict[str, dict]:
+    return {step["Name"]: step for step in definition["Steps"]}
+
+
+def _get(ref: dict | str) -> str:
+    return ref["Get"] if isinstance(ref, dict) else ref
+
+
+def test_step_graph_is_preprocess_train_evaluate_gate(definitions):
+    steps = _steps(definitions["dev"])
+    assert {name: s["Type"] for name, s in steps.items()} == {
+        "Preprocess": "Processing",
+        "Train": "Training",
+        "Evaluate": "Processing",
+        "AccuracyGate": "Condition",
+    }
+    gate = steps["AccuracyGate"]["Arguments"]
+    assert [s["Type"] for s in gate["IfSteps"]] == ["RegisterModel"]
+    assert [s["Type"] for s in gate["ElseSteps"]] == ["Fail"]
+
+
+def test_steps_are_wired_by_property_references(definitions):
+    steps = _steps(definitions["dev"])
+    channels = {c["ChannelName"]: _get(c["DataSource"]["S3DataSource"]["S3Uri"]) for c in steps["Train"]["Arguments"]["InputDataConfig"]}
+    assert channels == {
+        "train": "Steps.Preprocess.ProcessingOutputConfig.Outputs['train'].S3Output.S3Uri",
+        "validation": "Steps.Preprocess.ProcessingOutputConfig.Outputs['validation'].S3Output.S3Uri",
+    }
+    inputs = {i["InputName"]: i["S3Input"] for i in steps["Evaluate"]["Arguments"]["ProcessingInputs"]}
+    assert _get(inputs["model"]["S3Uri"]) == "Steps.Train.ModelArtifacts.S3ModelArtifacts"
+    assert _get(inputs["test"]["S3Uri"]) == "Steps.Preprocess.ProcessingOutputConfig.Outputs['test'].S3Output.S3Uri"
+    assert inputs["model"]["LocalPath"] == "/opt/ml/processing/model"
+
+
+def test_preprocess_shards_input_files_across_instances_and_writes_every_split(definitions):
+    args = _steps(definitions["prod"])["Preprocess"]["Arguments"]
+    data = next(i["S3Input"] for i in args["ProcessingInputs"] if i["InputName"] == "data")
+    assert data["S3DataDistributionType"] == "ShardedByS3Key"
+    assert _get(data["S3Uri"]) == "Parameters.InputDataUri"
+    assert _get(args["ProcessingResources"]["ClusterConfig"]["InstanceCount"]) == "Parameters.ProcessingInstanceCount"
+    assert [o["OutputName"] for o in args["ProcessingOutputConfig"]["Outputs"]] == ["train", "validation", "test", "report"]
+    entry = args["AppSpecification"]["ContainerEntrypoint"]
+    assert entry[:2] == ["/bin/bash", "-c"] and "python3 /tmp/code/ml_code/preprocess.py" in entry[2]
+
+
+def test_gate_compares_evaluation_accuracy_with_the_min_accuracy_parameter(definitions):
+    gate = _steps(definitions["dev"])["AccuracyGate"]["Arguments"]
+    (condition,) = gate["Conditions"]
+    assert condition["Type"] == "GreaterThanOrEqualTo"
+    left = condition["LeftValue"]["Std:JsonGet"]
+    assert left["Path"] == ACCURACY_JSON_PATH == "multiclass_classification_metrics.accuracy.value"
+    assert left["PropertyFile"]["Get"] == "Steps.Evaluate.PropertyFiles.EvaluationReport"
+    assert _get(condition["RightValue"]) == "Parameters.MinAccuracy"
+    fail = gate["ElseSteps"][0]["Arguments"]["ErrorMessage"]["Std:Join"]["Values"]
+    assert "Parameters.MinAccuracy" in json.dumps(fail) and ACCURACY_JSON_PATH in json.dumps(fail)
+
+
+def test_register_uses_the_inference_image_metrics_and_approval_parameter(definitions):
+    register = _steps(definitions["dev"])["AccuracyGate"]["Arguments"]["IfSteps"][0]["Arguments"]
+    assert _get(register["ModelApprovalStatus"]) == "Parameters.ModelApprovalStatus"
+    assert register["ModelPackageGroupName"] == "roberta-sentiment-dev-sentiment"
+    spec = register["InferenceSpecification"]
+    assert "huggingface-pytorch-inference" in spec["Containers"][0]["Image"]
+    assert _get(spec["Containers"][0]["ModelDataUrl"]) == "Steps.Train.ModelArtifacts.S3ModelArtifacts"
+    assert "ml.g5.xlarge" in spec["SupportedRealtimeInferenceInstanceTypes"]
+    assert set(spec["SupportedContentTypes"]) == {"application/json", "application/jsonlines", "text/csv"}
+    stats = register["ModelMetrics"]["ModelQuality"]["Statistics"]
+    assert stats["ContentType"] == "application/json" and "evaluation.json" in json.dumps(stats["S3Uri"])
+
+
+@pytest.mark.parametrize(("env", "spot", "cache"), [("dev", True, True), ("prod", False, False)])
+def test_spot_and_caching_follow_config(definitions, env, spot, cache):
+    steps = _steps(definitions[env])
+    train = steps["Train"]["Arguments"]
+    assert train.get("EnableManagedSpotTraining", False) is spot
+    assert ("MaxWaitTimeInSeconds" in train["StoppingCondition"]) is spot
+    for name in ("Preprocess", "Train", "Evaluate"):
+        assert steps[name]["CacheConfig"]["Enabled"] is cache
+
+
+def test_training_is_distributed_encrypted_checkpointed_and_reports_metrics(definitions):
+    train = _steps(definitions["dev"])["Train"]["Arguments"]
+    assert train["AlgorithmSpecification"]["MetricDefinitions"] == METRIC_DEFINITIONS
+    assert "huggingface-pytorch-training" in train["AlgorithmSpecification"]["TrainingImage"]
+    assert json.loads(train["HyperParameters"]["sagemaker_program"]) == "ml_code/train.py"
+    assert json.loads(train["HyperParameters"]["sagemaker_torch_distributed_enabled"]) is True
+    assert train["HyperParameters"]["model_name_or_path"] == '"roberta-base"'
+    assert train["EnableInterContainerTrafficEncryption"] is True
+    assert train["ResourceConfig"]["VolumeKmsKeyId"] and train["OutputDataConfig"]["KmsKeyId"]
+    checkpoint = json.dumps(train["CheckpointConfig"]["S3Uri"])
+    assert "Execution.PipelineExecutionId" in checkpoint
+
+
+def test_every_job_step_retries_throttling_and_capacity_errors(definitions):
+    for name, step in _steps(definitions["dev"]).items():
+        if step["Type"] == "Condition":
+            continue
+        kinds = {kind for policy in step["RetryPolicies"] for kind in policy.get("ExceptionType", [])}
+        assert {"Step.THROTTLING", "SageMaker.CAPACITY_ERROR"} <= kinds, name
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [("dev", {"TrainingInstanceType": "ml.g5.2xlarge", "MinAccuracy": 0.6, "Epochs": 1}),
+     ("prod", {"TrainingInstanceType": "ml.g5.12xlarge", "MinAccuracy": 0.7, "Epochs": 3, "ProcessingInstanceCount": 4})],
+)  # fmt: skip
+def test_parameters_default_to_the_environments_config(definitions, env, expected):
+    params = {p["Name"]: p.get("DefaultValue") for p in definitions[env]["Parameters"]}
+    assert set(params) == {
+        "InputDataUri", "ProcessingInstanceType", "ProcessingInstanceCount", "TrainingInstanceType",
+        "TrainingInstanceCount", "Epochs", "LearningRate", "BatchSize", "MaxSeqLength", "MinAccuracy",
+        "ModelApprovalStatus",
+    }  # fmt: skip
+    assert params["ModelApprovalStatus"] == "PendingManualApproval"
+    for name, value in expected.items():
+        assert params[name] == value
