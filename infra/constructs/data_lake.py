@@ -62,6 +62,11 @@ class DataLake(Construct):
             removal_policy=removal_policy,
         )
         self.raw = self._bucket("Raw", noncurrent, removal_policy)
+        # Dataset drops reach EventBridge (the pipeline trigger). Set on the L1 because the
+        # L2 switch adds a notifications custom resource (a Lambda) for the same setting.
+        self.raw.node.default_child.add_property_override(
+            "NotificationConfiguration.EventBridgeConfiguration.EventBridgeEnabled", True
+        )
         self.features = self._bucket("Features", noncurrent, removal_policy)
         self.models = self._bucket("Models", noncurrent, removal_policy)
         self.monitoring = self._bucket("Monitoring", noncurrent, removal_policy)

@@ -6,6 +6,7 @@ import aws_cdk as cdk
 from constructs import Construct
 
 from infra.config import EnvironmentConfig
+from infra.constructs.pipeline_triggers import PipelineTriggers
 from infra.constructs.training_pipeline import TrainingPipeline
 from infra.stacks.data_stack import DataStack
 
@@ -25,4 +26,13 @@ class PipelineStack(cdk.Stack):
             key_arn=lake.key.key_arn,
             feature_group_name=data.features.feature_group_name,
             model_package_group_name=data.registry.group_name,
+        )
+        self.triggers = PipelineTriggers(
+            self,
+            "Triggers",
+            pipeline_name=self.training.pipeline_name,
+            pipeline_arn=self.training.pipeline_arn,
+            raw_bucket=lake.raw,
+            model_package_group_name=data.registry.group_name,
+            schedule=config.pipeline.retrain_schedule,
         )
