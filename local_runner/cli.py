@@ -1,0 +1,260 @@
+"""Command line: python -m local_runner {run,approve,list,serve,definition} --help."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from local_runner.errors import LocalRunnerError
+from local_runner.step_environment import Console
+
+DEFAULT_ROOT = Path("build/local-pipeline")
+DEMO_REVIEWS = (
+    "I love this dress! The fabric is soft, it fits perfectly and I get compliments every time.",
+    "It's okay. The color is nice but it runs large and the material feels a bit thin.",
+    "Terrible quality. The seams came apart after one wash and it looks nothing like the picture.",
+)
+
+DESCRIPTION = """\
+Run the project's SageMaker pipeline on this machine, without AWS and without Docker.
+
+`run` builds the definition the CDK app synthesizes (infra.pipeline.definition.build_pipeline,
+the environment's config from cdk.json; CloudFormation values replaced by local stand-ins),
+maps every s3:// URI to <run folder>/s3/<bucket>/<key>, and executes the steps in
+dependency order, each job step as local processes under the SageMaker container contract:
+/opt/ml and /tmp paths remapped into the run folder, resourceconfig.json, processing job
+config, training SM_* variables, hyperparameters as --name value, channels, checkpoints.
+Step outputs flow by their property references; property files and JsonGet feed the
+condition; RegisterModel adds a version to a local model registry; a Fail step fails the
+run with its message. Each run writes run.json and report.md into its run folder.
+
+Exit status: 0 the execution succeeded; 1 it failed (the reason is printed last);
+2 it could not start (bad arguments, unsupported step type, bad definition).
+"""
+
+EPILOG = """\
+examples:
+  python -m tools.tiny_roberta --data data/sample/womens_clothing_reviews_sample.csv.gz \\
+      --out build/tiny-roberta --with-model
+  python -m local_runner run --base-model build/tiny-roberta --param MinAccuracy=0.4
+  python -m local_runner run --base-model build/tiny-roberta \
+      --input ../shared/data/womens_clothing_ecommerce_reviews.csv.gz
+  python -m local_runner list
+  python -m local_runner approve --latest
+  python -m local_runner serve --review "Lovely dress, fits perfectly"
+"""
+
+
+def _add_storage(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--root", type=Path, default=DEFAULT_ROOT,
+                        help="folder for runs/<execution id>/ and registry/ (default: %(default)s)")  # fmt: skip
+    parser.add_argument("--registry", type=Path, default=None, help="model registry folder (default: <root>/registry)")
+
+
+def _version_args(parser: argparse.ArgumentParser, required: bool) -> None:
+    parser.add_argument("--group", help="model package group (default: the registry's only group)")
+    which = parser.add_mutually_exclusive_group(required=required)
+    which.add_argument("--version", type=int, help="model package version number")
+    if required:
+        which.add_argument("--latest", action="store_true", help="the newest version")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m local_runner",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = commands.add_parser("run", help="execute the pipeline locally", description=DESCRIPTION,
+                              epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
+    _add_storage(run)
+    run.add_argument(
+        "--env", default="dev", help="environment whose cdk.json config builds the definition (default: dev)"
+    )
+    run.add_argument("--definition", type=Path, help="run this definition JSON instead of building one"
+                     " (e.g. from `definition`; its code URI must be the local stand-in)")  # fmt: skip
+    run.add_argument("--pipeline-name", help="pipeline name for --definition (default: the file's name)")
+    run.add_argument("--input", type=Path, action="append", dest="inputs", metavar="PATH",
+                     help="data file or folder copied under the InputDataUri parameter's prefix in the local S3;"
+                          " repeatable (default: data/sample/womens_clothing_reviews_sample.csv.gz)")  # fmt: skip
+    run.add_argument("--base-model", type=Path, metavar="DIR",
+                     help="local Hugging Face model folder used wherever the definition passes the hub model"
+                          " (cdk.json pipeline.base_model, e.g. roberta-base) to a step;"
+                          " every rewrite is printed")  # fmt: skip
+    run.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
+                     help="override a pipeline parameter, e.g. MinAccuracy=0.7, Epochs=2; repeatable")  # fmt: skip
+    run.add_argument("--train-processes", type=int, default=1, metavar="N",
+                     help="training processes per host (default 1); above 1, or with TrainingInstanceCount above 1,"
+                          " training runs under torchrun (gloo on CPU; needs torch_distributed in the definition,"
+                          " which it has)")  # fmt: skip
+    run.add_argument("--execution-id", help="execution id (default: <date>-<time>-<random>); names the run folder")
+    run.add_argument(
+        "--verbose", "-v", action="store_true", help="echo every line the steps print (default: metric lines only)"
+    )
+
+    approve = commands.add_parser("approve", help="set a registered version's approval status",
+                                  description="Set the ModelApprovalStatus of a version in the local model registry"
+                                  " (Approved by default), recorded in its ApprovalHistory.")  # fmt: skip
+    _add_storage(approve)
+    _version_args(approve, required=True)
+    approve.add_argument("--status", default="Approved", choices=("Approved", "Rejected", "PendingManualApproval"),
+                         help="new status (default: Approved)")  # fmt: skip
+    approve.add_argument("--note", default="", help="approval description")
+
+    listing = commands.add_parser("list", help="list registered versions with status and metrics")
+    _add_storage(listing)
+    listing.add_argument("--group", help="model package group (default: every group)")
+    listing.add_argument("--json", action="store_true", help="print the version records as JSON")
+
+    serve = commands.add_parser(
+        "serve",
+        help="serve an approved version locally (tools/serve.py)",
+        description="Serve a registered version (the newest Approved one unless --version) through SageMaker's"
+        " Hugging Face inference toolkit on 127.0.0.1 (tools/serve.py). With --review or --demo-reviews:"
+        " send the reviews, print the predictions, stop the server. Without: serve until Ctrl-C.",
+    )
+    _add_storage(serve)
+    _version_args(serve, required=False)
+    serve.add_argument("--port", type=int, default=None, help="port (default: a free one with --review, else 8080)")
+    serve.add_argument("--review", action="append", default=[], metavar="TEXT", help="a review to classify; repeatable")
+    serve.add_argument("--demo-reviews", action="store_true", help="classify three built-in example reviews")
+    serve.add_argument("--allow-unapproved", action="store_true", help="serve a version that is not Approved")
+
+    definition = commands.add_parser("definition", help="write the definition `run` builds (JSON)")
+    definition.add_argument("--env", default="dev", help="environment (default: dev)")
+    definition.add_argument("--out", type=Path, help="file to write (default: standard output)")
+    return parser
+
+
+def _run(args, console: Console) -> int:
+    from local_runner.definition import parse_assignments
+    from local_runner.runner import RunRequest, run_pipeline
+
+    request = RunRequest(
+        root=args.root,
+        environment=args.env,
+        definition_file=args.definition,
+        pipeline_name=args.pipeline_name,
+        base_model=args.base_model,
+        params=parse_assignments(args.param),
+        registry=args.registry,
+        execution_id=args.execution_id,
+        train_processes=args.train_processes,
+        verbose=args.verbose,
+    )
+    if args.inputs:
+        request.inputs = args.inputs
+    outcome = run_pipeline(request, console)
+    result = outcome.result
+    console.print("")
+    console.print(f"Execution {result.execution_id} {result.status} in {result.ended - result.started:.1f} s")
+    for package in result.registered:
+        console.print(
+            f"  registered {package['ModelPackageGroupName']} version {package['ModelPackageVersion']}"
+            f" ({package['ModelApprovalStatus']}); metrics: "
+            + ", ".join(f"{k}={v:.4f}" for k, v in list(package.get("Metrics", {}).items())[:4])
+        )
+    console.print(f"  report:     {outcome.report}")
+    console.print(f"  run folder: {outcome.run_dir}")
+    if result.status != "Succeeded":
+        if args.base_model is None and "cannot load" in result.failure_reason:
+            console.print(
+                "  hint: the definition's base model comes from the Hugging Face hub; offline, build a local one"
+                " (python -m tools.tiny_roberta --with-model ...) and pass --base-model DIR"
+            )
+        print(f"pipeline execution {result.status.lower()}: {result.failure_reason}", file=sys.stderr, flush=True)
+        return 1
+    return 0
+
+
+def _registry(args):
+    from local_runner.registry import LocalRegistry
+    from local_runner.runner import registry_path
+
+    return LocalRegistry(registry_path(args.root, args.registry).resolve())
+
+
+def _approve(args, console: Console) -> int:
+    registry = _registry(args)
+    group = registry.resolve_group(args.group)
+    version = registry.latest(group)["ModelPackageVersion"] if args.latest else args.version
+    before = registry.get(group, version)["ModelApprovalStatus"]
+    package = registry.set_status(group, version, args.status, args.note)
+    console.print(f"{group} version {version}: {before} -> {package['ModelApprovalStatus']}")
+    return 0
+
+
+def _list(args, console: Console) -> int:
+    registry = _registry(args)
+    groups = [registry.resolve_group(args.group)] if args.group else registry.groups()
+    packages = [p for g in groups for p in registry.versions(g)]
+    if args.json:
+        console.print(json.dumps(packages, indent=2))
+        return 0
+    if not packages:
+        console.print(f"no registered versions in {registry.root}")
+    for package in packages:
+        metrics = package.get("Metrics", {})
+        accuracy = f"accuracy={metrics['accuracy']:.4f}" if "accuracy" in metrics else ""
+        console.print(
+            f"{package['ModelPackageGroupName']}  v{package['ModelPackageVersion']:<3}"
+            f" {package['ModelApprovalStatus']:<22} {package['CreationTime']}  {accuracy}"
+            f"  execution {package.get('Local', {}).get('PipelineExecutionId', '?')}"
+        )
+    return 0
+
+
+def _serve(args, console: Console) -> int:
+    from local_runner.serving import format_predictions, model_path, pick_version, predict
+
+    registry = _registry(args)
+    package = pick_version(registry, args.group, args.version, args.allow_unapproved)
+    reviews = list(args.review) + (list(DEMO_REVIEWS) if args.demo_reviews else [])
+    if not reviews:
+        from tools.serve import DEFAULT_PORT
+        from tools.serve import main as serve_main
+
+        console.print(
+            f"Serving {package['ModelPackageGroupName']} version {package['ModelPackageVersion']}"
+            f" ({package['ModelApprovalStatus']})"
+        )
+        return serve_main(["--model", str(model_path(package)), "--port", str(args.port or DEFAULT_PORT)]) or 0
+    predictions = predict(package, reviews, args.port, console)
+    console.print("Predictions (label, [class probabilities], review):")
+    for line in format_predictions(reviews, predictions):
+        console.print(line)
+    return 0
+
+
+def _definition(args, console: Console) -> int:
+    from local_runner.definition import build_local_definition
+
+    built = build_local_definition(args.env)
+    text = json.dumps(built.definition, indent=2)
+    if args.out:
+        args.out.write_text(text + "\n")
+        console.print(f"wrote {args.out} (pipeline {built.pipeline_name})")
+    else:
+        console.print(text)
+    return 0
+
+
+COMMANDS = {"run": _run, "approve": _approve, "list": _list, "serve": _serve, "definition": _definition}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    console = Console(verbose=getattr(args, "verbose", False))
+    try:
+        return COMMANDS[args.command](args, console)
+    except LocalRunnerError as error:
+        print(f"error: {error}", file=sys.stderr, flush=True)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr, flush=True)
+        return 130

@@ -1,0 +1,241 @@
+"""The executor on small hand-written definitions whose steps are shell commands: dependency
+order, container paths, outputs flowing by property reference, property files, the
+condition, the Fail message, a failing job's ExitMessage, several instances. Seconds each."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from local_runner.cli import main
+
+WORK = {"Std:Join": {"On": "/", "Values": ["s3://local-work", {"Get": "Execution.PipelineExecutionId"}]}}
+
+
+def _processing(name: str, command: str, inputs: list, outputs: list, arguments: list | None = None, **extra) -> dict:
+    return {
+        "Name": name,
+        "Type": "Processing",
+        "Arguments": {
+            "ProcessingResources": {
+                "ClusterConfig": {
+                    "InstanceCount": {"Get": "Parameters.Instances"},
+                    "InstanceType": "ml.m5.large",
+                    "VolumeSizeInGB": 1,
+                }
+            },
+            "AppSpecification": {
+                "ImageUri": "example/image",
+                "ContainerEntrypoint": ["/bin/bash", "-c", command, "--"],
+                "ContainerArguments": arguments or [],
+            },
+            "ProcessingInputs": [
+                {
+                    "InputName": n,
+                    "S3Input": {
+                        "S3Uri": uri,
+                        "LocalPath": path,
+                        "S3DataType": "S3Prefix",
+                        "S3InputMode": "File",
+                        "S3DataDistributionType": dist,
+                    },
+                }
+                for n, uri, path, dist in inputs
+            ],
+            "ProcessingOutputConfig": {
+                "Outputs": [
+                    {
+                        "OutputName": n,
+                        "S3Output": {
+                            "S3Uri": {"Std:Join": {"On": "/", "Values": [WORK, name, n]}},
+                            "LocalPath": path,
+                            "S3UploadMode": "EndOfJob",
+                        },
+                    }
+                    for n, path in outputs
+                ]
+            },
+        },
+        **extra,
+    }
+
+
+def _definition() -> dict:
+    # Listed consumer-first: the executor must order by references, not by position.
+    gate = {
+        "Name": "Gate",
+        "Type": "Condition",
+        "DependsOn": ["Consume"],
+        "Arguments": {
+            "Conditions": [
+                {
+                    "Type": "GreaterThanOrEqualTo",
+                    "LeftValue": {
+                        "Std:JsonGet": {
+                            "PropertyFile": {"Get": "Steps.Produce.PropertyFiles.Metrics"},
+                            "Path": "m.score.value",
+                        }
+                    },
+                    "RightValue": {"Get": "Parameters.Threshold"},
+                }
+            ],
+            "IfSteps": [],
+            "ElseSteps": [
+                {
+                    "Name": "TooLow",
+                    "Type": "Fail",
+                    "Arguments": {
+                        "ErrorMessage": {
+                            "Std:Join": {
+                                "On": " ",
+                                "Values": [
+                                    "score",
+                                    {
+                                        "Std:JsonGet": {
+                                            "PropertyFile": {"Get": "Steps.Produce.PropertyFiles.Metrics"},
+                                            "Path": "m.score.value",
+                                        }
+                                    },
+                                    "is below",
+                                    {"Get": "Parameters.Threshold"},
+                                ],
+                            }
+                        }
+                    },
+                }
+            ],
+        },
+    }
+    consume = _processing(
+        "Consume",
+        # The producer's output arrives as this step's input; the script's message becomes the ExitMessage.
+        "test -f /opt/ml/processing/in/metrics.json"
+        ' || { echo "no metrics.json in input" > /opt/ml/output/message; exit 3; }; '
+        'if [ "$1" = "fail" ]; then echo "asked to fail" > /opt/ml/output/message; exit 4; fi; '
+        "cp /opt/ml/processing/in/metrics.json /opt/ml/processing/copy/",
+        inputs=[
+            (
+                "in",
+                {"Get": "Steps.Produce.ProcessingOutputConfig.Outputs['out'].S3Output.S3Uri"},
+                "/opt/ml/processing/in",
+                "FullyReplicated",
+            )
+        ],
+        outputs=[("copy", "/opt/ml/processing/copy")],
+        arguments=[{"Get": "Parameters.Mode"}],
+    )
+    produce = _processing(
+        "Produce",
+        'host=$(python3 -c "import json;'
+        " print(json.load(open('/opt/ml/config/resourceconfig.json'))['current_host'])\"); "
+        "ls /opt/ml/processing/in > /opt/ml/processing/out/inputs-$host.txt; "
+        'echo "{\\"m\\": {\\"score\\": {\\"value\\": $1}}}" > /opt/ml/processing/out/metrics.json; '
+        "pwd > /opt/ml/processing/out/cwd-$host.txt; echo $TMPDIR > /opt/ml/processing/out/tmp-$host.txt",
+        inputs=[
+            (
+                "data",
+                {
+                    "Std:Join": {
+                        "On": "",
+                        "Values": [{"Get": "Parameters.InputDataUri"}, {"Get": "Parameters.Subfolder"}],
+                    }
+                },
+                "/opt/ml/processing/in",
+                "ShardedByS3Key",
+            )
+        ],
+        outputs=[("out", "/opt/ml/processing/out")],
+        arguments=[{"Get": "Parameters.Score"}],
+        PropertyFiles=[{"PropertyFileName": "Metrics", "OutputName": "out", "FilePath": "metrics.json"}],
+    )
+    parameters = [
+        {"Name": "InputDataUri", "Type": "String", "DefaultValue": "s3://local-raw/in/"},
+        {"Name": "Instances", "Type": "Integer", "DefaultValue": 1},
+        {"Name": "Score", "Type": "String", "DefaultValue": "0.75"},
+        {"Name": "Threshold", "Type": "Float", "DefaultValue": 0.5},
+        {"Name": "Mode", "Type": "String", "DefaultValue": "ok"},
+        {"Name": "Subfolder", "Type": "String", "DefaultValue": ""},
+    ]
+    return {"Version": "2020-12-01", "Parameters": parameters, "Steps": [gate, consume, produce]}
+
+
+@pytest.fixture
+def run(tmp_path, capsys):
+    path = tmp_path / "definition.json"
+    path.write_text(json.dumps(_definition()))
+    inputs = []
+    for name in ("a.csv", "b.csv", "c.csv"):
+        (tmp_path / name).write_text("x\n")
+        inputs += ["--input", str(tmp_path / name)]
+
+    def _run(*params: str) -> tuple[int, dict, Path, str, str]:
+        argv = ["run", "--root", str(tmp_path / "root"), "--definition", str(path), *inputs]
+        for param in params:
+            argv += ["--param", param]
+        code = main(argv)
+        (run_dir,) = sorted((tmp_path / "root" / "runs").iterdir())[-1:]
+        captured = capsys.readouterr()
+        return code, json.loads((run_dir / "run.json").read_text()), run_dir, captured.out, captured.err
+
+    return _run
+
+
+def test_steps_run_in_dependency_order_with_outputs_flowing_and_the_gate_passing(run):
+    code, summary, run_dir, out, _ = run()
+    assert code == 0, out
+    assert [line.split()[1] for line in out.splitlines() if line.startswith("==> ")] == ["Produce", "Consume", "Gate"]
+    steps = {s["name"]: s for s in summary["steps"]}
+    assert (
+        steps["Gate"]["detail"] == "0.75 >= 0.5 is true -> IfSteps (none)"
+        and steps["TooLow"]["status"] == "NotExecuted"
+    )
+    work = run_dir / "s3" / "local-work" / summary["execution_id"]
+    assert json.loads((work / "Consume" / "copy" / "metrics.json").read_text()) == {"m": {"score": {"value": 0.75}}}
+    assert (work / "Produce" / "out" / "inputs-algo-1.txt").read_text().split() == ["a.csv", "b.csv", "c.csv"]
+    # The container's / and /tmp are folders of the host inside the run folder.
+    host = run_dir / "steps" / "Produce" / "algo-1"
+    assert (work / "Produce" / "out" / "cwd-algo-1.txt").read_text().strip() == str(host)
+    assert (work / "Produce" / "out" / "tmp-algo-1.txt").read_text().strip() == str(host / "tmp")
+    assert json.loads((host / "opt/ml/config/resourceconfig.json").read_text()) == {
+        "current_host": "algo-1",
+        "hosts": ["algo-1"],
+    }
+    arguments = json.loads((run_dir / "steps" / "Consume" / "arguments.json").read_text())
+    assert (
+        arguments["ProcessingInputs"][0]["S3Input"]["S3Uri"] == f"s3://local-work/{summary['execution_id']}/Produce/out"
+    )
+
+
+def test_the_fail_step_fails_the_run_with_its_evaluated_message(run):
+    code, summary, _, _, err = run("Score=0.25", "Threshold=0.3e1")
+    assert code == 1
+    assert err.strip().splitlines()[-1] == "pipeline execution failed: score 0.25 is below 3.0"
+    steps = {s["name"]: s["status"] for s in summary["steps"]}
+    assert steps == {"Gate": "Succeeded", "TooLow": "Failed", "Consume": "Succeeded", "Produce": "Succeeded"}
+
+
+def test_a_failing_job_fails_with_its_exit_message_and_later_steps_do_not_run(run):
+    code, summary, _, _, err = run("Mode=fail")
+    assert code == 1
+    assert "step Consume failed: AlgorithmError: asked to fail (exit code 4 on algo-1)" in err
+    steps = {s["name"]: s["status"] for s in summary["steps"]}
+    assert steps == {"Gate": "NotExecuted", "TooLow": "NotExecuted", "Consume": "Failed", "Produce": "Succeeded"}
+
+
+def test_several_instances_share_sharded_input_and_merge_their_outputs(run):
+    code, summary, run_dir, out, _ = run("Instances=2")
+    assert code == 0, out
+    produced = run_dir / "s3" / "local-work" / summary["execution_id"] / "Produce" / "out"
+    seen = {host: (produced / f"inputs-{host}.txt").read_text().split() for host in ("algo-1", "algo-2")}
+    assert seen == {"algo-1": ["a.csv", "c.csv"], "algo-2": ["b.csv"]}
+
+
+def test_a_missing_input_is_the_steps_clienterror(run):
+    code, _, _, _, err = run("Subfolder=nothing-here/")
+    assert code == 1
+    assert (
+        "step Produce failed: ClientError: input 'data': no S3 objects found under s3://local-raw/in/nothing-here/"
+        in err
+    )
