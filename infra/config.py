@@ -89,6 +89,19 @@ class EnvironmentConfig:
         """Prefix for physical names that must be unique per account and region."""
         return f"{self.project}-{self.name}"
 
+    # Physical names other stacks, the local runner and operators refer to, defined once.
+    @property
+    def feature_group_name(self) -> str:
+        return f"{self.prefix}-reviews"
+
+    @property
+    def model_package_group_name(self) -> str:
+        return f"{self.prefix}-sentiment"
+
+    @property
+    def pipeline_name(self) -> str:
+        return f"{self.prefix}-training"
+
 
 class _Section:
     """Reads one mapping of cdk.json, remembering its key path for error messages."""

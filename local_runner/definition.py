@@ -25,9 +25,6 @@ RAW_BUCKET = "local-raw"
 WORK_BUCKET = "local-features"
 MODELS_URI = "s3://local-models"
 CODE_URI = "s3://local-assets/ml_code.tar.gz"
-# The app registers for these GPU types (infra/constructs/training_pipeline.py keeps the list
-# next to CDK code, which takes seconds and Node to import); locally they are only recorded.
-INFERENCE_INSTANCE_TYPES = ("ml.g5.xlarge", "ml.g5.2xlarge", "ml.g4dn.xlarge")
 
 
 @dataclass(frozen=True)
@@ -66,14 +63,12 @@ def build_local_definition(environment: str = "dev") -> LocalDefinition:
         "models_uri": MODELS_URI,
         "kms_key_arn": f"arn:aws:kms:{config.region}:{LOCAL_ACCOUNT}:key/local",
         "feature_group_name": "",
-        # Same name as infra/stacks/data_stack.py gives the group.
-        "model_package_group": f"{config.prefix}-sentiment",
+        "model_package_group": config.model_package_group_name,
     }
     pipeline = build_pipeline(
         config,
-        name=f"{config.prefix}-training",
+        name=config.pipeline_name,
         images={"training": images.training, "processing": images.processing, "inference": images.inference},
-        inference_instance_types=INFERENCE_INSTANCE_TYPES,
         **stand_ins,
     )
     definition = json.loads(pipeline.definition())

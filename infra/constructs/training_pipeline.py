@@ -16,9 +16,6 @@ from infra.pipeline.code_bundle import build_code_bundle
 from infra.pipeline.definition import build_pipeline
 from infra.pipeline.images import image_uris_for
 
-# GPU types the registered model may be deployed to (endpoints) or batch-scored on.
-INFERENCE_INSTANCE_TYPES = ("ml.g5.xlarge", "ml.g5.2xlarge", "ml.g4dn.xlarge")
-
 
 class TrainingPipeline(Construct):
     """Preprocess -> Train -> Evaluate -> gate -> Register, as an AWS::SageMaker::Pipeline."""
@@ -36,7 +33,7 @@ class TrainingPipeline(Construct):
         model_package_group_name: str,
     ) -> None:
         super().__init__(scope, construct_id)
-        self.pipeline_name = f"{config.prefix}-training"
+        self.pipeline_name = config.pipeline_name
         # Rebuilt on every synth; identical sources give identical bytes, so the same hash.
         # The asset is staged into the cloud assembly at construction, so the temp dir can go.
         with tempfile.TemporaryDirectory(prefix="ml_code-") as scratch:
@@ -74,7 +71,6 @@ class TrainingPipeline(Construct):
             images={"training": images.training, "processing": images.processing, "inference": images.inference},
             feature_group_name=feature_group_name,
             model_package_group=model_package_group_name,
-            inference_instance_types=INFERENCE_INSTANCE_TYPES,
         )
         self.definition = pipeline.definition()
         self.pipeline = sagemaker.CfnPipeline(

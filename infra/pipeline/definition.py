@@ -16,6 +16,10 @@ from infra.pipeline.sdk_session import offline_pipeline_session
 from infra.pipeline.steps import StepContext, evaluate_step, gate_step, preprocess_step, train_step
 
 
+# GPU types the registered model may be deployed to (endpoints) or batch-scored on.
+INFERENCE_INSTANCE_TYPES = ("ml.g5.xlarge", "ml.g5.2xlarge", "ml.g4dn.xlarge")
+
+
 def build_pipeline(
     config: EnvironmentConfig,
     *,
@@ -29,7 +33,7 @@ def build_pipeline(
     images: dict[str, str],
     feature_group_name: str,
     model_package_group: str,
-    inference_instance_types: tuple[str, ...],
+    inference_instance_types: tuple[str, ...] = INFERENCE_INSTANCE_TYPES,
 ) -> Pipeline:
     """The SDK Pipeline object; ``images`` maps training/processing/inference to image URIs."""
     session = offline_pipeline_session(config.region, work_bucket)

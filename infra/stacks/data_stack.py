@@ -67,7 +67,7 @@ class DataStack(cdk.Stack):
         self.features = ReviewFeatureGroup(
             self,
             "ReviewFeatures",
-            feature_group_name=f"{config.prefix}-reviews",
+            feature_group_name=config.feature_group_name,
             bucket=self.lake.features,
             key=self.lake.key,
             database_name=self.database_name,
@@ -79,7 +79,7 @@ class DataStack(cdk.Stack):
         self.registry = ModelRegistry(
             self,
             "ModelRegistry",
-            group_name=f"{config.prefix}-sentiment",
+            group_name=config.model_package_group_name,
             reader_accounts=promotion_accounts,
             removal_policy=removal_policy,
         )

@@ -66,6 +66,9 @@ def test_gate_compares_evaluation_accuracy_with_the_min_accuracy_parameter(defin
     assert condition["Type"] == "GreaterThanOrEqualTo"
     left = condition["LeftValue"]["Std:JsonGet"]
     assert left["Path"] == ACCURACY_JSON_PATH == "multiclass_classification_metrics.accuracy.value"
+    from ml_code.training.metrics import ACCURACY_JSON_PATH as written_by_evaluate
+
+    assert written_by_evaluate == ACCURACY_JSON_PATH
     assert left["PropertyFile"]["Get"] == "Steps.Evaluate.PropertyFiles.EvaluationReport"
     assert _get(condition["RightValue"]) == "Parameters.MinAccuracy"
     fail = gate["ElseSteps"][0]["Arguments"]["ErrorMessage"]["Std:Join"]["Values"]
