@@ -68,7 +68,7 @@ DEMO_DIR := build/demo
 # (0.33-0.35 on the balanced test split) instead of the dev config's 0.6.
 DEMO_PARAMS := --param Epochs=3 --param LearningRate=0.002 --param MaxSeqLength=64 --param MinAccuracy=0.4
 
-demo: setup
+demo: synth
 	@echo "== 1/4 tiny RoBERTa tokenizer and model from $(DATA)"
 	$(PY) -m tools.tiny_roberta --data $(DATA) --out $(DEMO_DIR)/tiny-roberta --with-model
 	@echo "== 2/4 the pipeline, locally: Preprocess -> Train -> Evaluate -> AccuracyGate -> Register"
