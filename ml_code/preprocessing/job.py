@@ -1,0 +1,128 @@
+"""The processing job: check the inputs, clean, balance, tokenize, write, ingest.
+
+Records flow as a stream of Arrow batches, so memory is bounded by the chunk size, not
+by the input. Cleaning yields one batch of records per input chunk. Balancing needs every
+label's count before it can keep or drop a record, so with ``balance`` the stream is
+spilled to local disk first and read back filtered by the per-label thresholds; without
+it, cleaning feeds the tokenizer directly. Tokenizing a batch overlaps with producing the
+next one and with writing the previous one.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import closing
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pyarrow as pa
+
+from ml_code.common.splits import REPORT_DIR, report_file_name
+from ml_code.preprocessing import spill
+from ml_code.preprocessing.balancing import balanced_stream
+from ml_code.preprocessing.cluster import read_host_identity
+from ml_code.preprocessing.columns import ColumnMap
+from ml_code.preprocessing.config import JobConfig
+from ml_code.preprocessing.errors import InputError
+from ml_code.preprocessing.feature_store import Ingestor
+from ml_code.preprocessing.formats import Source
+from ml_code.preprocessing.output import INPUT_IDS, SCHEMA, SplitWriters
+from ml_code.preprocessing.readers import iter_chunks
+from ml_code.preprocessing.records import to_records
+from ml_code.preprocessing.report import Report
+from ml_code.preprocessing.rows import validate
+from ml_code.preprocessing.sources import find_sources
+from ml_code.preprocessing.tokenization import encode_batches, load_tokenizer
+
+if TYPE_CHECKING:
+    from tokenizers import Tokenizer
+
+LOG = logging.getLogger(__name__)
+
+
+def _clean_file(source: Source, columns: ColumnMap, config: JobConfig, report: Report) -> Iterator[pa.RecordBatch]:
+    read = kept = 0
+    rejected: Counter[str] = Counter()
+    for chunk in iter_chunks(source, columns, config.chunk_size):
+        valid = validate(chunk.frame)
+        records = to_records(valid.frame, source.relative, config.event_time, config.split_fractions)
+        chunk_rejected = valid.rejected + Counter(malformed_row=chunk.malformed)
+        read, kept = read + len(chunk.frame) + chunk.malformed, kept + len(records)
+        rejected += chunk_rejected
+        report.rows_read += len(chunk.frame) + chunk.malformed
+        report.rejected.update(chunk_rejected)
+        report.labels_before.update(records["label_id"].tolist())
+        LOG.info("%s: %d rows read, %d kept", source.relative, read, kept)
+        if len(records):
+            yield pa.RecordBatch.from_pandas(records, schema=spill.SPILL_SCHEMA, preserve_index=False)
+    report.input_files.append(
+        {"path": source.relative, "format": source.format, "rows_read": read, "rejected": dict(rejected)}
+    )
+    LOG.info("%s (%s) done: %d rows read, rejected %s", source.relative, source.format, read, dict(rejected) or "none")
+
+
+def clean_stream(
+    sources: list[tuple[Source, ColumnMap]], config: JobConfig, report: Report
+) -> Iterator[pa.RecordBatch]:
+    """Cleaned records of every file; fails at the end if there was nothing to keep."""
+    for source, columns in sources:
+        yield from _clean_file(source, columns, config, report)
+    if sources and report.rows_read == 0:
+        raise InputError(f"no data rows in {', '.join(s.relative for s, _ in sources)} (header only?)")
+    if sources and report.rows_kept == 0:
+        raise InputError(f"all {report.rows_read} rows were rejected: {dict(report.rejected)}")
+
+
+def emit(
+    records: Iterator[pa.RecordBatch],
+    tokenizer: Tokenizer,
+    writers: SplitWriters,
+    ingestor: Ingestor | None,
+    report: Report,
+) -> None:
+    """Tokenize, write the splits, feed the Feature Store."""
+    # closing: on failure, stop the encoder thread before the spill it reads is deleted.
+    with closing(encode_batches(tokenizer, records, "review_body")) as encoded_batches:
+        for batch, encoded in encoded_batches:
+            table = pa.Table.from_arrays(
+                [encoded.input_ids if name == INPUT_IDS else batch.column(name) for name in SCHEMA.names], schema=SCHEMA
+            )
+            writers.write(table)
+            report.add_written(
+                table["split_type"].to_pylist(), table["label_id"].to_numpy(), encoded.lengths, encoded.truncated
+            )
+            if ingestor is not None:
+                ingestor.put_table(table)
+            LOG.info("tokenized and wrote %d rows", report.rows_written)
+
+
+def run(config: JobConfig) -> Report:
+    """Process this instance's files; the report is written even when the job fails midway."""
+    started = time.monotonic()
+    identity = read_host_identity(config.resource_config)
+    report = Report(identity.current_host, list(identity.hosts), config.as_json(), config.max_seq_length)
+    sources = find_sources(config, identity, report)
+    tokenizer = load_tokenizer(config.tokenizer, config.max_seq_length)  # before any row: fail fast
+    writers = SplitWriters(config.output_dir, identity.current_host)
+    ingestor = Ingestor(config.feature_store) if config.feature_store else None
+    with tempfile.TemporaryDirectory(prefix="preprocess-", dir=config.work_dir) as work:
+        records = clean_stream(sources, config, report)
+        if config.balance:
+            records = balanced_stream(records, Path(work) / "records.arrow", report)
+        try:
+            emit(records, tokenizer, writers, ingestor, report)
+        except Exception as exc:
+            report.error = str(exc)
+            raise
+        finally:
+            writers.close()
+            if ingestor is not None:
+                ingestor.close()
+                report.feature_store = ingestor.stats
+            report.duration_seconds = time.monotonic() - started
+            report.write(config.output_dir / REPORT_DIR / report_file_name(identity.current_host))
+    return report
