@@ -12,6 +12,9 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 
 ENVIRONMENT_NAMES = ("dev", "staging", "prod")
+# `cdk synth -c mlops.model_package_arn.staging=arn:...`: the package the delivery pipeline
+# promotes; flat keys because -c cannot reach into cdk.json's nested objects.
+MODEL_PACKAGE_CONTEXT = "mlops.model_package_arn."
 
 _ACCOUNT = re.compile(r"^\d{12}$")
 _REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
@@ -20,6 +23,11 @@ _INSTANCE = re.compile(r"^ml\.[a-z0-9]+\.[a-z0-9]+$")
 _CRON = re.compile(r"^cron\((\S+ ){5}\S+\)$")
 _SCHEDULE = re.compile(r"^(cron\((\S+ ){5}\S+\)|rate\(\d+ (minute|minutes|hour|hours|day|days)\))$")
 _MODEL_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
+_MODEL_PACKAGE_ARN = re.compile(r"^arn:aws[a-z-]*:sagemaker:[a-z0-9-]+:\d{12}:model-package/[\w-]+/\d+$")
+_S3_URI = re.compile(r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/\S*)?$")
+_CONNECTION_ARN = re.compile(r"^arn:aws[a-z-]*:(codeconnections|codestar-connections):[a-z0-9-]+:\d{12}:connection/[\w-]+$")
+_REPOSITORY = re.compile(r"^[\w.-]+(/[\w.-]+)?$")
+_BRANCH = re.compile(r"^[\w./-]+$")
 _PROJECT = re.compile(r"^[a-z][a-z0-9-]{1,23}$")
 # Athena refuses a per-query cutoff below 10 MB.
 _MIN_ATHENA_CUTOFF = 10 * 1024 * 1024
@@ -71,6 +79,55 @@ class PipelineConfig:
 
 
 @dataclass(frozen=True)
+class AutoscalingConfig:
+    min_instances: int
+    max_instances: int
+    target_invocations_per_instance: int  # per minute, SageMaker's predefined metric
+    scale_in_cooldown_seconds: int
+    scale_out_cooldown_seconds: int
+
+
+@dataclass(frozen=True)
+class RolloutConfig:
+    strategy: str  # "canary", "linear" or "all_at_once": blue/green traffic shifting
+    step_percent: int  # canary size, or linear step, as a share of the new fleet's capacity
+    wait_seconds: int  # baking time between shifts, watched by the rollback alarms
+    termination_wait_seconds: int  # old fleet kept this long after full shift, for a fast rollback
+
+
+@dataclass(frozen=True)
+class ServingConfig:
+    # The approved model package the endpoint serves; None ("none"): no endpoint yet. The
+    # delivery pipeline overrides it at synth (context mlops.model_package_arn.<env>).
+    model_package_arn: str | None
+    instance_type: str
+    instance_count: int
+    autoscaling: AutoscalingConfig
+    rollout: RolloutConfig
+    data_capture_percentage: int
+    model_latency_p99_ms: int  # rollback alarm threshold
+    max_texts_per_request: int
+    max_chars_per_text: int
+    deploy_on_approval: bool  # an Approved package updates this endpoint at once (dev)
+
+
+@dataclass(frozen=True)
+class MonitoringConfig:
+    schedule: str  # SageMaker monitoring schedules take cron only (hourly at most)
+    instance_type: str
+    drift_threshold: float  # baseline drift distance above which a feature alarms
+    ground_truth_s3_uri: str | None  # None ("none"): no model-quality monitoring
+    retrain_on_drift: bool
+
+
+@dataclass(frozen=True)
+class BatchScoringConfig:
+    enabled: bool
+    instance_type: str
+    instance_count: int
+
+
+@dataclass(frozen=True)
 class EnvironmentConfig:
     name: str
     project: str
@@ -83,6 +140,9 @@ class EnvironmentConfig:
     processing: ComputeConfig
     training: TrainingConfig
     pipeline: PipelineConfig
+    serving: ServingConfig
+    monitoring: MonitoringConfig
+    batch_scoring: BatchScoringConfig
 
     @property
     def prefix(self) -> str:
@@ -101,6 +161,45 @@ class EnvironmentConfig:
     @property
     def pipeline_name(self) -> str:
         return f"{self.prefix}-training"
+
+    @property
+    def models_bucket_name(self) -> str:
+        """Fixed, unlike the other buckets: promoted environments read artifacts from it."""
+        return f"{self.prefix}-models-{self.account}"
+
+    @property
+    def data_lake_key_alias(self) -> str:
+        return f"alias/{self.prefix}-data-lake"
+
+    @property
+    def endpoint_name(self) -> str:
+        return f"{self.prefix}-sentiment"
+
+    @property
+    def served_model_parameter(self) -> str:
+        """SSM parameter holding the model package ARN the endpoint serves; promotion reads it."""
+        return f"/{self.project}/{self.name}/serving/model-package-arn"
+
+    @property
+    def batch_pipeline_name(self) -> str:
+        return f"{self.prefix}-batch-scoring"
+
+
+@dataclass(frozen=True)
+class DeliveryConfig:
+    """Where the CI/CD pipeline lives and what it builds from (cdk.json ``mlops.delivery``)."""
+
+    project: str
+    account: str
+    region: str
+    source_kind: str  # "codeconnections" (GitHub, GitLab, Bitbucket via a connection) or "codecommit"
+    repository: str  # owner/name for a connection, the repository name for CodeCommit
+    branch: str
+    connection_arn: str | None  # CodeConnections (formerly CodeStar Connections) only
+
+    @property
+    def pipeline_name(self) -> str:
+        return f"{self.project}-delivery"
 
 
 class _Section:
@@ -165,6 +264,12 @@ class _Section:
             raise self._fail(key, "a number from 0 to 1", value)
         return float(value)
 
+    def optional_text(self, key: str, pattern: re.Pattern[str], expected: str) -> str | None:
+        """A value, or "none" (the CDK CLI drops null context values)."""
+        if self._get(key) == "none":
+            return None
+        return self.text(key, pattern, expected + ' or "none"')
+
     def flag(self, key: str) -> bool:
         value = self._get(key)
         if not isinstance(value, bool):
@@ -185,9 +290,45 @@ def _compute(section: _Section) -> dict[str, Any]:
     }
 
 
-def _environment(project: str, name: str, env: _Section) -> EnvironmentConfig:
+def _serving(serving: _Section, model_package_arn: str | None) -> tuple[ServingConfig, list[_Section]]:
+    scaling, rollout = serving.section("autoscaling"), serving.section("rollout")
+    arn_expected = "a model package ARN like arn:aws:sagemaker:<region>:<account>:model-package/<group>/<version>"
+    configured = serving.optional_text("model_package_arn", _MODEL_PACKAGE_ARN, arn_expected)
+    if model_package_arn is not None and not _MODEL_PACKAGE_ARN.match(model_package_arn):
+        raise ConfigError(f"{serving._path}.model_package_arn (context override): expected {arn_expected}, got {model_package_arn!r}")
+    config = ServingConfig(
+        model_package_arn=model_package_arn or configured,
+        **_compute(serving),
+        autoscaling=AutoscalingConfig(
+            min_instances=scaling.integer("min_instances", 1, 100),
+            max_instances=scaling.integer("max_instances", 1, 100),
+            target_invocations_per_instance=scaling.integer("target_invocations_per_instance", 1),
+            scale_in_cooldown_seconds=scaling.integer("scale_in_cooldown_seconds", 0, 3600),
+            scale_out_cooldown_seconds=scaling.integer("scale_out_cooldown_seconds", 0, 3600),
+        ),
+        rollout=RolloutConfig(
+            strategy=rollout.choice("strategy", ("canary", "linear", "all_at_once")),
+            step_percent=rollout.integer("step_percent", 1, 50),
+            # SageMaker's limits for blue/green deployments.
+            wait_seconds=rollout.integer("wait_seconds", 0, 3600),
+            termination_wait_seconds=rollout.integer("termination_wait_seconds", 0, 3600),
+        ),
+        data_capture_percentage=serving.integer("data_capture_percentage", 0, 100),
+        model_latency_p99_ms=serving.integer("model_latency_p99_ms", 1),
+        max_texts_per_request=serving.integer("max_texts_per_request", 1, 10000),
+        max_chars_per_text=serving.integer("max_chars_per_text", 1, 1000000),
+        deploy_on_approval=serving.flag("deploy_on_approval"),
+    )
+    if config.autoscaling.min_instances > config.autoscaling.max_instances:
+        raise ConfigError(f"{scaling._path}.min_instances: above max_instances ({config.autoscaling.max_instances})")
+    return config, [scaling, rollout, serving]
+
+
+def _environment(project: str, name: str, env: _Section, model_package_arn: str | None = None) -> EnvironmentConfig:
     lake, catalog, store = env.section("data_lake"), env.section("catalog"), env.section("feature_store")
     processing, training, pipeline = env.section("processing"), env.section("training"), env.section("pipeline")
+    monitoring, batch = env.section("monitoring"), env.section("batch_scoring")
+    serving, serving_sections = _serving(env.section("serving"), model_package_arn)
     schedule = "cron(m h dom mon dow year) or rate(N unit)"
     config = EnvironmentConfig(
         name=name,
@@ -218,21 +359,67 @@ def _environment(project: str, name: str, env: _Section) -> EnvironmentConfig:
             max_seq_length=pipeline.integer("max_seq_length", 8, 512),
             step_caching=pipeline.flag("step_caching"),
         ),
+        serving=serving,
+        monitoring=MonitoringConfig(
+            schedule=monitoring.text("schedule", _CRON, "cron(m h dom mon dow year), hourly at most"),
+            instance_type=monitoring.text("instance_type", _INSTANCE, "a SageMaker instance type like ml.m5.xlarge"),
+            drift_threshold=monitoring.positive_number("drift_threshold", 1.0),
+            ground_truth_s3_uri=monitoring.optional_text("ground_truth_s3_uri", _S3_URI, "an s3:// URI"),
+            retrain_on_drift=monitoring.flag("retrain_on_drift"),
+        ),
+        batch_scoring=BatchScoringConfig(enabled=batch.flag("enabled"), **_compute(batch)),
     )
-    for section in (lake, catalog, store, processing, training, pipeline, env):
+    for section in (lake, catalog, store, processing, training, pipeline, monitoring, batch, *serving_sections, env):
         section.done()
     return config
 
 
-def load_config(context: Any, path: str = "context.mlops") -> dict[str, EnvironmentConfig]:
-    """Parse the ``mlops`` context object into one config per environment, in order."""
+def load_config(
+    context: Any, path: str = "context.mlops", model_package_arns: Mapping[str, str] | None = None
+) -> dict[str, EnvironmentConfig]:
+    """Parse the ``mlops`` context object into one config per environment, in order.
+
+    ``model_package_arns``: per environment, the model package to serve instead of the one
+    in cdk.json (the delivery pipeline passes the package being promoted).
+    """
+    overrides = dict(model_package_arns or {})
+    unknown = sorted(set(overrides) - set(ENVIRONMENT_NAMES))
+    if unknown:
+        raise ConfigError(f"model package override for unknown environment(s) {', '.join(unknown)}")
     root = _Section(context, path)
     project = root.text("project", _PROJECT, "lower-case letters, digits and '-', 2-24 characters")
     envs = root.section("environments")
     missing = [name for name in ENVIRONMENT_NAMES if name not in envs]
     if missing:
         raise ConfigError(f"{path}.environments: missing {', '.join(missing)}")
-    configs = {name: _environment(project, name, envs.section(name)) for name in ENVIRONMENT_NAMES}
+    configs = {name: _environment(project, name, envs.section(name), overrides.get(name)) for name in ENVIRONMENT_NAMES}
     envs.done()
+    root.section("delivery")  # parsed by load_delivery_config; the environments need none of it
     root.done()
     return configs
+
+
+def load_delivery_config(context: Any, path: str = "context.mlops") -> DeliveryConfig:
+    """Parse ``mlops.delivery``: the delivery pipeline's account, region and source."""
+    root = _Section(context, path)
+    delivery = root.section("delivery")
+    source = delivery.section("source")
+    kind = source.choice("kind", ("codeconnections", "codecommit"))
+    config = DeliveryConfig(
+        project=root.text("project", _PROJECT, "lower-case letters, digits and '-', 2-24 characters"),
+        account=delivery.text("account", _ACCOUNT, "a 12-digit AWS account id"),
+        region=delivery.text("region", _REGION, "an AWS region like us-east-1"),
+        source_kind=kind,
+        repository=source.text("repository", _REPOSITORY, "owner/name (a connection) or a CodeCommit repository name"),
+        branch=source.text("branch", _BRANCH, "a branch name"),
+        connection_arn=(
+            source.text("connection_arn", _CONNECTION_ARN, "a CodeConnections connection ARN")
+            if kind == "codeconnections"
+            else None
+        ),
+    )
+    if kind == "codeconnections" and "/" not in config.repository:
+        raise ConfigError(f"{path}.delivery.source.repository: expected owner/name for a connection, got {config.repository!r}")
+    source.done()
+    delivery.done()
+    return config
