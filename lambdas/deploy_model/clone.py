@@ -1,0 +1,78 @@
+"""CreateModel and CreateEndpointConfig requests that copy CloudFormation's resources.
+
+The endpoint's model and config are built by CloudFormation (role, environment, data
+capture, KMS keys, instance type and count). A deployment changes exactly one thing, the
+model package, so it copies the current resources from their Describe* output instead of
+restating their settings here, where they would drift from the stack's.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class UnsupportedEndpoint(RuntimeError):
+    """The endpoint's shape is not the single-model, single-variant one this function clones."""
+
+
+# Model-level settings copied as they are.
+MODEL_SETTINGS = ("ExecutionRoleArn", "VpcConfig", "EnableNetworkIsolation", "InferenceExecutionConfig")
+# Container settings copied; Image, ModelDataUrl, ModelDataSource and InferenceSpecificationName
+# describe the old artifact and are left out: with ModelPackageName the package supplies them.
+CONTAINER_SETTINGS = ("ContainerHostname", "Mode", "Environment", "MultiModelConfig", "ContainerMetricsConfig")
+# Endpoint-config settings copied as they are (DescribeEndpointConfig and CreateEndpointConfig share them).
+CONFIG_SETTINGS = (
+    "DataCaptureConfig", "KmsKeyId", "AsyncInferenceConfig", "ExplainerConfig", "ShadowProductionVariants",
+    "ExecutionRoleArn", "VpcConfig", "EnableNetworkIsolation", "MetricsConfig",
+)  # fmt: skip
+
+
+def _copy(source: dict[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:
+    return {key: source[key] for key in keys if source.get(key) is not None}
+
+
+def container_of(model: dict[str, Any]) -> dict[str, Any]:
+    """The model's one container: CloudFormation may have written it either way."""
+    if model.get("PrimaryContainer"):
+        return model["PrimaryContainer"]
+    containers = model.get("Containers") or []
+    if len(containers) != 1:
+        raise UnsupportedEndpoint(f"model {model.get('ModelName')} has {len(containers)} containers, expected 1")
+    return containers[0]
+
+
+def variant_of(config: dict[str, Any]) -> dict[str, Any]:
+    variants = config.get("ProductionVariants") or []
+    if len(variants) != 1:
+        raise UnsupportedEndpoint(
+            f"endpoint config {config.get('EndpointConfigName')} has {len(variants)} production variants, expected 1"
+        )
+    return variants[0]
+
+
+def user_tags(tags: list[dict[str, str]]) -> list[dict[str, str]]:
+    # CloudFormation's aws:* tags are reserved: Create* calls reject them.
+    return [tag for tag in tags if not tag["Key"].startswith("aws:")]
+
+
+def model_request(model: dict[str, Any], name: str, package_arn: str, tags: list[dict[str, str]]) -> dict[str, Any]:
+    container = {**_copy(container_of(model), CONTAINER_SETTINGS), "ModelPackageName": package_arn}
+    request = {"ModelName": name, **_copy(model, MODEL_SETTINGS)}
+    if model.get("PrimaryContainer"):
+        request["PrimaryContainer"] = container
+    else:
+        request["Containers"] = [container]
+    if tags:
+        request["Tags"] = tags
+    return request
+
+
+def endpoint_config_request(
+    config: dict[str, Any], name: str, model_name: str, tags: list[dict[str, str]]
+) -> dict[str, Any]:
+    # The whole variant is kept (instance type and count, volume, timeouts); only its model changes.
+    variant = {**variant_of(config), "ModelName": model_name}
+    request = {"EndpointConfigName": name, "ProductionVariants": [variant], **_copy(config, CONFIG_SETTINGS)}
+    if tags:
+        request["Tags"] = tags
+    return request

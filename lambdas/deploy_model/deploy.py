@@ -1,0 +1,177 @@
+"""Phase 1: an Approved package of our group starts a blue/green update of the endpoint.
+
+The endpoint is CloudFormation's; this only clones its current model and config with the
+new package and calls UpdateEndpoint with RetainDeploymentConfig, so SageMaker's traffic
+shifting and alarm-based auto rollback (from the stack's DeploymentConfig) apply. Whether
+the rollout really ended on the new config is checked in phase 2 (verify.py).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import clone
+import pending as pending_store
+from aws_lambda_powertools import Logger
+from botocore.exceptions import ClientError
+from events import APPROVED, ApprovalChange
+from names import deployment_name
+from notify import publish
+from settings import Clients, Settings
+
+logger = Logger(service="deploy-model", child=True)
+
+# The context key that makes the serving stack create the endpoint for a package; approval
+# deploys to dev only (deploy_on_approval in cdk.json), so the key names dev.
+CONTEXT_KEY = "mlops.model_package_arn.dev"
+# An update started now would be refused (or fight the one in progress): wait and retry.
+BUSY = frozenset({"Creating", "Updating", "SystemUpdating", "RollingBack", "Deleting"})
+
+
+class EndpointBusy(RuntimeError):
+    """The endpoint is rolling out something else; raised so Lambda retries, then dead-letters."""
+
+
+def _code(error: ClientError) -> str:
+    return error.response.get("Error", {}).get("Code", "")
+
+
+def _message(error: ClientError) -> str:
+    return error.response.get("Error", {}).get("Message", "")
+
+
+def describe_endpoint(sagemaker, name: str) -> dict[str, Any] | None:
+    try:
+        return sagemaker.describe_endpoint(EndpointName=name)
+    except ClientError as error:
+        if _code(error) == "ValidationException" and "Could not find endpoint" in _message(error):
+            return None
+        raise
+
+
+def registered_package(sagemaker, arn: str) -> dict[str, Any] | None:
+    """The registry's record of ``arn``; None when it cannot be read (gone, or not ours to read)."""
+    try:
+        return sagemaker.describe_model_package(ModelPackageName=arn)
+    except ClientError as error:
+        # The role may only read our group's packages: AccessDenied means another group.
+        if _code(error) in ("ValidationException", "ResourceNotFound", "AccessDeniedException"):
+            logger.warning("model package not readable", extra={"package_arn": arn, "error": str(error)})
+            return None
+        raise
+
+
+def _create_or_reuse(create, request: dict[str, Any], kind: str, name: str) -> None:
+    try:
+        create(**request)
+    except ClientError as error:
+        # Deterministic names: a retry finds what the first attempt created.
+        if _code(error) == "ValidationException" and "already exist" in _message(error):
+            logger.info(f"{kind} already exists, reused", extra={"resource_name": name})
+            return
+        raise
+
+
+def _tags(sagemaker, arn: str) -> list[dict[str, str]]:
+    tags, token = [], None
+    while True:
+        page = sagemaker.list_tags(ResourceArn=arn, **({"NextToken": token} if token else {}))
+        tags += page.get("Tags", [])
+        token = page.get("NextToken")
+        if not token:
+            return clone.user_tags(tags)
+
+
+def on_approval(change: ApprovalChange, settings: Settings, clients: Clients, event_id: str | None) -> dict:
+    arn = change.package_arn
+    if change.status != APPROVED:
+        logger.info("not an approval, ignored", extra={"package_arn": arn, "approval_status": change.status})
+        return {"status": "ignored", "reason": f"approval status is {change.status}"}
+    if change.group != settings.model_package_group:
+        logger.info("package of another group, ignored", extra={"package_arn": arn, "group": change.group})
+        return {"status": "ignored", "reason": f"package group {change.group} is not {settings.model_package_group}"}
+
+    # The event alone is not trusted (a late delivery after a rejection, or a direct invoke
+    # with a forged body): the registry must agree that the package is ours and Approved now.
+    package = registered_package(clients.sagemaker, arn)
+    refusal = _refusal(package, arn, settings.model_package_group)
+    if refusal:
+        logger.warning("registry disagrees with the event, refused", extra={"package_arn": arn, "reason": refusal})
+        return {"status": "refused", "reason": refusal}
+
+    endpoint = describe_endpoint(clients.sagemaker, settings.endpoint_name)
+    if endpoint is None:
+        return _no_endpoint(settings, clients, arn)
+    name = deployment_name(settings.endpoint_name, package["ModelPackageVersion"], arn)
+    status = endpoint["EndpointStatus"]
+    if status in BUSY:
+        return _while_busy(settings, clients, endpoint, arn, name, event_id)
+    if status != "InService":
+        # Failed or OutOfService: UpdateEndpoint cannot fix it, and retrying will not either.
+        publish(clients.sns, settings.topic_arn, f"Model not deployed: endpoint {settings.endpoint_name} is {status}",
+                f"Model package {arn} was approved, but endpoint {settings.endpoint_name} is {status} "
+                f"({endpoint.get('FailureReason', 'no failure reason')}). Repair the endpoint (redeploy the "
+                f"serving stack), then deploy the package with -c {CONTEXT_KEY}={arn}.")  # fmt: skip
+        return {"status": "endpoint-unusable", "endpoint_status": status}
+    return _update(settings, clients, endpoint, arn, name, event_id)
+
+
+def _refusal(package: dict[str, Any] | None, arn: str, group: str) -> str | None:
+    if package is None:
+        return f"{arn} is not readable in the registry"
+    if package.get("ModelPackageGroupName") != group:
+        return f"registry group of {arn} is {package.get('ModelPackageGroupName')}, not {group}"
+    if package.get("ModelApprovalStatus") != APPROVED:
+        return f"registry approval status is {package.get('ModelApprovalStatus')}"
+    return None
+
+
+def _no_endpoint(settings: Settings, clients: Clients, arn: str) -> dict:
+    # CloudFormation owns the endpoint's creation (its deployment config, alarms, autoscaling).
+    publish(clients.sns, settings.topic_arn, f"Approved model needs an endpoint: {settings.endpoint_name}",
+            f"Model package {arn} was approved, but endpoint {settings.endpoint_name} does not exist yet. "
+            f"Create it by deploying the serving stack with: cdk deploy -c {CONTEXT_KEY}={arn}")  # fmt: skip
+    logger.warning("no endpoint to update", extra={"package_arn": arn, "endpoint": settings.endpoint_name})
+    return {"status": "no-endpoint", "package_arn": arn}
+
+
+def _while_busy(
+    settings: Settings, clients: Clients, endpoint: dict, arn: str, name: str, event_id: str | None
+) -> dict:
+    recorded = pending_store.read(clients.ssm, settings.pending_parameter)
+    rolling_out = (endpoint.get("PendingDeploymentSummary") or {}).get("EndpointConfigName")
+    if rolling_out == name:
+        if recorded is None or recorded.endpoint_config_name != name:
+            # The first attempt died between UpdateEndpoint and recording it: record it now.
+            pending_store.write(clients.ssm, settings.pending_parameter, pending_store.PendingDeployment(
+                arn, name, endpoint["EndpointConfigName"], event_id))  # fmt: skip
+        logger.info("deployment already in progress", extra={"package_arn": arn, "endpoint_config": name})
+        return {"status": "pending", "package_arn": arn, "endpoint_config": name}
+    if recorded is not None and recorded.model_package_arn == arn:
+        logger.info("deployment already in progress", extra={"package_arn": arn, "endpoint_config": name})
+        return {"status": "pending", "package_arn": arn, "endpoint_config": recorded.endpoint_config_name}
+    raise EndpointBusy(
+        f"endpoint {settings.endpoint_name} is {endpoint['EndpointStatus']} (rolling out {rolling_out}); "
+        f"{arn} is deployed when it is done"
+    )
+
+
+def _update(settings: Settings, clients: Clients, endpoint: dict, arn: str, name: str, event_id: str | None) -> dict:
+    sagemaker = clients.sagemaker
+    config = sagemaker.describe_endpoint_config(EndpointConfigName=endpoint["EndpointConfigName"])
+    model = sagemaker.describe_model(ModelName=clone.variant_of(config)["ModelName"])
+    if clone.container_of(model).get("ModelPackageName") == arn:
+        logger.info("endpoint already serves the package", extra={"package_arn": arn})
+        return {"status": "already-serving", "package_arn": arn, "endpoint_config": endpoint["EndpointConfigName"]}
+
+    # The model and its endpoint config share the name: they are different resource types.
+    model_request = clone.model_request(model, name, arn, _tags(sagemaker, model["ModelArn"]))
+    _create_or_reuse(sagemaker.create_model, model_request, "model", name)
+    config_request = clone.endpoint_config_request(config, name, name, _tags(sagemaker, config["EndpointConfigArn"]))
+    _create_or_reuse(sagemaker.create_endpoint_config, config_request, "endpoint config", name)
+    sagemaker.update_endpoint(EndpointName=settings.endpoint_name, EndpointConfigName=name, RetainDeploymentConfig=True)
+    pending_store.write(clients.ssm, settings.pending_parameter, pending_store.PendingDeployment(
+        arn, name, endpoint["EndpointConfigName"], event_id))  # fmt: skip
+    logger.info("endpoint update started", extra={"package_arn": arn, "endpoint_config": name})
+    return {"status": "deployed-started", "package_arn": arn, "endpoint_config": name,
+            "previous_endpoint_config": endpoint["EndpointConfigName"]}  # fmt: skip

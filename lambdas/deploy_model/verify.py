@@ -1,0 +1,83 @@
+"""Phase 2: when the rollout is over, check what the endpoint really serves.
+
+SageMaker reports an alarm-triggered rollback as an endpoint back InService, on the OLD
+endpoint config, with a FailureReason: "InService" alone would report a silent rollback
+as a success. Only DescribeEndpoint's EndpointConfigName equal to the one the deployment
+asked for counts; then, and only then, the served-model parameter (read by promotion)
+is written.
+"""
+
+from __future__ import annotations
+
+from typing import NoReturn
+
+import pending as pending_store
+from aws_lambda_powertools import Logger
+from deploy import BUSY, describe_endpoint
+from events import EndpointChange
+from notify import publish
+from settings import Clients, Settings
+
+logger = Logger(service="deploy-model", child=True)
+
+# Statuses that end a rollout, one way or the other; the others are progress reports.
+FINAL = frozenset({"InService", "Failed", "UpdateRollbackFailed", "OutOfService"})
+
+
+class DeploymentRolledBack(RuntimeError):
+    """The endpoint does not serve the deployed package; raised so the function's Errors alarm fires."""
+
+
+def on_endpoint_change(change: EndpointChange, settings: Settings, clients: Clients) -> dict:
+    if change.endpoint_name != settings.endpoint_name:
+        logger.info("another endpoint, ignored", extra={"endpoint": change.endpoint_name})
+        return {"status": "ignored", "reason": f"endpoint {change.endpoint_name} is not {settings.endpoint_name}"}
+    if change.status not in FINAL:
+        logger.info("rollout in progress", extra={"endpoint_status": change.status})
+        return {"status": "ignored", "reason": f"endpoint status {change.status} ends no rollout"}
+    recorded = pending_store.read(clients.ssm, settings.pending_parameter)
+    if recorded is None:
+        # Not ours (a stack update, a scaling change) or already verified by an earlier delivery.
+        logger.info("no deployment pending, ignored", extra={"endpoint_status": change.status})
+        return {"status": "ignored", "reason": "no deployment pending"}
+
+    # The event may be late or duplicated: the endpoint's current state decides.
+    endpoint = describe_endpoint(clients.sagemaker, settings.endpoint_name) or {"EndpointStatus": "Deleted"}
+    status, actual = endpoint["EndpointStatus"], endpoint.get("EndpointConfigName")
+    if status in BUSY:
+        logger.info("endpoint still updating, waiting", extra={"endpoint_status": status})
+        return {"status": "pending", "package_arn": recorded.model_package_arn}
+    if status == "InService" and actual == recorded.endpoint_config_name:
+        return _verified(settings, clients, recorded)
+    _rolled_back(settings, clients, recorded, status, actual, endpoint.get("FailureReason"))
+
+
+def _verified(settings: Settings, clients: Clients, recorded: pending_store.PendingDeployment) -> dict:
+    arn, config = recorded.model_package_arn, recorded.endpoint_config_name
+    # Recorded first, cleared last: a crash in between leaves the pending record, so a redelivery re-verifies.
+    clients.ssm.put_parameter(Name=settings.served_model_parameter, Value=arn, Type="String", Overwrite=True)
+    publish(clients.sns, settings.topic_arn, f"Model deployed to {settings.endpoint_name}",
+            f"Endpoint {settings.endpoint_name} serves model package {arn} (endpoint config {config}). "
+            f"Recorded in SSM parameter {settings.served_model_parameter}.")  # fmt: skip
+    pending_store.clear(clients.ssm, settings.pending_parameter)
+    logger.info("deployment verified", extra={"package_arn": arn, "endpoint_config": config})
+    return {"status": "verified", "package_arn": arn, "endpoint_config": config}
+
+
+def _rolled_back(
+    settings: Settings, clients: Clients, recorded: pending_store.PendingDeployment,
+    status: str, actual: str | None, reason: str | None,
+) -> NoReturn:  # fmt: skip
+    arn = recorded.model_package_arn
+    summary = (
+        f"Deployment of model package {arn} to endpoint {settings.endpoint_name} failed: the endpoint is "
+        f"{status} on endpoint config {actual}, expected {recorded.endpoint_config_name} (before the update: "
+        f"{recorded.previous_endpoint_config_name}). Failure reason: {reason or 'none reported'}. "
+        f"SSM parameter {settings.served_model_parameter} was left unchanged."
+    )
+    publish(clients.sns, settings.topic_arn, f"Model deployment FAILED on {settings.endpoint_name}", summary)
+    # Cleared before raising: Lambda's retries of this invocation then find nothing to report twice.
+    pending_store.clear(clients.ssm, settings.pending_parameter)
+    logger.error("deployment rolled back", extra={"package_arn": arn, "endpoint_status": status,
+                                                  "endpoint_config": actual, "failure_reason": reason})  # fmt: skip
+    raise DeploymentRolledBack(summary)
