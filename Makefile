@@ -25,7 +25,7 @@ help:
 	@echo "make bench-train  training samples/s, dynamic padding + length grouping vs fixed padding (needs ../shared/data)"
 	@echo "make bench-serve  local server: one 64-text request vs 64 one-text requests, one-text p50/p99 latency"
 
-$(PY_STAMP): requirements.txt requirements-ml.txt requirements-dev.txt
+$(PY_STAMP): requirements.txt requirements-ml.txt requirements-dev.txt requirements-tools.txt
 	$(PYTHON) -c 'import sys; sys.exit("Python 3.11+ is required") if sys.version_info < (3, 11) else None'
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
