@@ -71,7 +71,7 @@ DEMO_PARAMS := --param Epochs=3 --param LearningRate=0.002 --param MaxSeqLength=
 demo: synth
 	@echo "== 1/4 tiny RoBERTa tokenizer and model from $(DATA)"
 	$(PY) -m tools.tiny_roberta --data $(DATA) --out $(DEMO_DIR)/tiny-roberta --with-model
-	@echo "== 2/4 the pipeline, locally: Preprocess -> Train -> Evaluate -> AccuracyGate -> Register"
+	@echo "== 2/4 the pipeline, locally: Preprocess -> Train -> Evaluate -> AccuracyGate -> BaselineFeatures -> (DataQualityBaseline: AWS only) -> Register"
 	$(PY) -m local_runner run --root $(DEMO_DIR) --base-model $(DEMO_DIR)/tiny-roberta --input $(DATA) $(DEMO_PARAMS)
 	@echo "== 3/4 approve the registered version"
 	$(PY) -m local_runner approve --root $(DEMO_DIR) --latest --note "approved by make demo"

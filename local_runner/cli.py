@@ -28,7 +28,9 @@ dependency order, each job step as local processes under the SageMaker container
 config, training SM_* variables, hyperparameters as --name value, channels, checkpoints.
 Step outputs flow by their property references; property files and JsonGet feed the
 condition; RegisterModel adds a version to a local model registry; a Fail step fails the
-run with its message. Each run writes run.json and report.md into its run folder.
+run with its message. A QualityCheck step needs SageMaker's Model Monitor analyzer container:
+it is recorded as Skipped (not as passed) and Register registers without its baseline,
+saying so. Each run writes run.json and report.md into its run folder.
 
 Exit status: 0 the execution succeeded; 1 it failed (the reason is printed last);
 2 it could not start (bad arguments, unsupported step type, bad definition).
@@ -153,6 +155,9 @@ def _run(args, console: Console) -> int:
     result = outcome.result
     console.print("")
     console.print(f"Execution {result.execution_id} {result.status} in {result.ended - result.started:.1f} s")
+    for step in result.steps:
+        if step.status == "Skipped":
+            console.print(f"  NOT RUN:    {step.name} ({step.type}), {step.detail}")
     for package in result.registered:
         console.print(
             f"  registered {package['ModelPackageGroupName']} version {package['ModelPackageVersion']}"

@@ -12,11 +12,12 @@ class DefinitionError(LocalRunnerError):
 
 
 class UnsupportedStepError(DefinitionError):
-    def __init__(self, step_name: str, step_type: str, supported: tuple[str, ...]):
+    def __init__(self, step_name: str, step_type: str, supported: tuple[str, ...], skipped: tuple[str, ...] = ()):
         self.step_name, self.step_type = step_name, step_type
+        also = f"; skipped locally: {', '.join(skipped)}" if skipped else ""
         super().__init__(
             f"step {step_name!r} has type {step_type!r}, which the local runner does not support"
-            f" (supported: {', '.join(supported)})"
+            f" (supported: {', '.join(supported)}{also})"
         )
 
 

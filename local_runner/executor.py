@@ -5,6 +5,9 @@ DependsOn; among ready steps, definition order. A Condition step evaluates its c
 and then runs its IfSteps or ElseSteps; the other branch is NotExecuted. The first failed
 step (or a Fail step) fails the execution and nothing else starts, as in SageMaker.
 The whole definition is checked before anything runs: an unsupported step type fails at once.
+A step type in SKIPPED_LOCALLY (it needs a SageMaker-managed container this machine cannot run)
+is recorded as Skipped, never as Succeeded; a RegisterModel step reading its properties
+registers without those metrics documents (and says so), any other reader fails.
 """
 
 from __future__ import annotations
@@ -23,12 +26,15 @@ from local_runner.errors import DefinitionError, ExpressionError, LocalRunnerErr
 from local_runner.expressions import Context, PropertyFileRef, evaluate, lookup, references
 from local_runner.local_s3 import LocalS3
 from local_runner.processing import run_processing_step
-from local_runner.register_step import run_register_step
+from local_runner.register_step import drop_metrics_of, run_register_step
 from local_runner.registry import LocalRegistry
 from local_runner.step_environment import Console, StepEnvironment
 from local_runner.training import run_training_step
 
 SUPPORTED_TYPES = ("Processing", "Training", "Condition", "RegisterModel", "Fail")
+# Not faked: Model Monitor's analyzer is a Spark/Deequ image; a stand-in would register
+# statistics and constraints that are not what SageMaker computes.
+SKIPPED_LOCALLY = {"QualityCheck": "needs the SageMaker Model Monitor analyzer container"}
 # Settings of the definition that only mean something on AWS; each is reported once.
 AWS_ONLY = {
     "RetryPolicies": "retry policies (throttling, capacity, service faults) are not applied: a failure fails at once",
@@ -40,7 +46,7 @@ AWS_ONLY = {
 class StepRecord:
     name: str
     type: str
-    status: str = "NotExecuted"  # Executing, Succeeded, Failed, Stopped, NotExecuted
+    status: str = "NotExecuted"  # Executing, Succeeded, Failed, Stopped, NotExecuted, Skipped (locally)
     started: float | None = None
     ended: float | None = None
     failure_reason: str = ""
@@ -133,8 +139,10 @@ def validate(definition: dict) -> None:
     if duplicates:
         raise DefinitionError(f"step names used more than once: {', '.join(duplicates)}")
     for step in every:
-        if step.get("Type") not in SUPPORTED_TYPES:
-            raise UnsupportedStepError(step.get("Name", "?"), step.get("Type", "?"), SUPPORTED_TYPES)
+        if step.get("Type") not in SUPPORTED_TYPES and step.get("Type") not in SKIPPED_LOCALLY:
+            raise UnsupportedStepError(
+                step.get("Name", "?"), step.get("Type", "?"), SUPPORTED_TYPES, tuple(SKIPPED_LOCALLY)
+            )
         unknown = sorted(dependencies(step) - set(names))
         if unknown:
             raise DefinitionError(
@@ -181,6 +189,7 @@ class PipelineExecution:
         self.records = {s["Name"]: StepRecord(s["Name"], s["Type"]) for s in every}
         self.properties: dict[str, dict] = {}
         self.registered: list[dict] = []
+        self.skipped: set[str] = set()
         self._noted: set[str] = set()
         self._handlers: dict[str, Callable[[dict, StepRecord], None]] = {
             "Processing": self._job(run_processing_step),
@@ -188,6 +197,7 @@ class PipelineExecution:
             "RegisterModel": self._register,
             "Condition": self._condition,
             "Fail": self._fail,
+            **{kind: self._skip for kind in SKIPPED_LOCALLY},
         }
 
     # -- expression context -------------------------------------------------------------
@@ -294,8 +304,16 @@ class PipelineExecution:
             f"step {record.name} failed: {reason.splitlines()[0]}" if record.type != "Fail" else reason
         )
 
-    def _environment(self, step: dict, record: StepRecord) -> StepEnvironment:
-        arguments = evaluate(step.get("Arguments") or {}, self.context())
+    def _environment(self, step: dict, record: StepRecord, arguments: dict | None = None) -> StepEnvironment:
+        if arguments is None:
+            arguments = step.get("Arguments") or {}
+        unavailable = sorted(references(arguments) & self.skipped)
+        if unavailable:
+            raise StepFailed(
+                f"reads properties of {', '.join(unavailable)}, which did not run locally"
+                f" ({'; '.join(self.records[name].detail for name in unavailable)})"
+            )
+        arguments = evaluate(arguments, self.context())
         step_dir = Path(record.folder)
         step_dir.mkdir(parents=True, exist_ok=True)
         (step_dir / "arguments.json").write_text(json.dumps(arguments, indent=2, default=str))
@@ -325,7 +343,13 @@ class PipelineExecution:
         return run
 
     def _register(self, step: dict, record: StepRecord) -> None:
-        package = run_register_step(self._environment(step, record), self.registry, self.execution_arn)
+        arguments, dropped = drop_metrics_of(step.get("Arguments") or {}, self.skipped)
+        if dropped:
+            message = f"registered without {', '.join(dropped)}: {', '.join(sorted(self.skipped))} did not run locally"
+            record.notes.append(message)
+            self.console.print(f"    {message}")
+        environment = self._environment(step, record, arguments)
+        package = run_register_step(environment, self.registry, self.execution_arn, {"NotRegisteredLocally": dropped})
         self.properties[step["Name"]] = record.properties = package
         self.registered.append(package)
         record.detail = (
@@ -345,6 +369,21 @@ class PipelineExecution:
         self.console.print(f"<== {record.name} Succeeded: {record.detail}")
         outer = {n: t["Name"] for t in chosen for n in _nested_names(t)}
         self._run_level(chosen, outer)
+
+    def _skip(self, step: dict, record: StepRecord) -> None:
+        """Evaluate the arguments and check the inputs exist, as the job would; run nothing; record Skipped."""
+        inputs = [i for i in self._environment(step, record).arguments.get("ProcessingInputs") or [] if "S3Input" in i]
+        counts = {i.get("InputName"): len(self.s3.objects(i["S3Input"]["S3Uri"])) for i in inputs}
+        for item in inputs:
+            if not counts[item.get("InputName")]:
+                uri = item["S3Input"]["S3Uri"]
+                raise StepFailed(f"ClientError: input {item.get('InputName')!r}: no S3 objects found under {uri}")
+        ready = ", ".join(f"{name}: {count} object(s)" for name, count in counts.items()) or "none"
+        record.status, record.ended = "Skipped", time.time()
+        record.detail = f"skipped locally: {SKIPPED_LOCALLY[step['Type']]}"
+        record.notes.append(f"{record.detail}; its inputs are in the run's S3 folder ({ready})")
+        self.skipped.add(step["Name"])
+        self.console.print(f"<== {record.name} NOT RUN, {record.detail} (inputs ready: {ready})")
 
     def _fail(self, step: dict, record: StepRecord) -> None:
         message = evaluate((step.get("Arguments") or {}).get("ErrorMessage", ""), self.context())

@@ -11,10 +11,27 @@ from __future__ import annotations
 import json
 
 from local_runner.errors import RegistryError, StepFailed
+from local_runner.expressions import references
 from local_runner.registry import APPROVAL_STATUSES, LocalRegistry, flat_metrics
 from local_runner.step_environment import StepEnvironment
 
 METRIC_SECTIONS = ("ModelQuality", "ModelDataQuality", "Bias", "Explainability")
+# Where a RegisterModel step names metrics documents: section -> kind -> {"S3Uri", "ContentType"}.
+DOCUMENT_GROUPS = ("ModelMetrics", "DriftCheckBaselines")
+
+
+def drop_metrics_of(arguments: dict, steps: set[str]) -> tuple[dict, list[str]]:
+    """(a copy of ``arguments`` without the metrics documents that come from ``steps``, what was dropped).
+
+    For steps that did not run locally: the version is registered with what exists, and the
+    dropped documents are named (e.g. ``DriftCheckBaselines.ModelDataQuality.Statistics``)."""
+    result, dropped = json.loads(json.dumps(arguments)), []
+    for group in DOCUMENT_GROUPS:
+        for section, documents in (result.get(group) or {}).items():
+            for kind in [k for k, source in (documents or {}).items() if references(source) & steps]:
+                del documents[kind]
+                dropped.append(f"{group}.{section}.{kind}")
+    return result, dropped
 
 
 def metrics_documents(model_metrics: dict) -> dict[str, str]:
@@ -27,7 +44,10 @@ def metrics_documents(model_metrics: dict) -> dict[str, str]:
     return found
 
 
-def run_register_step(env: StepEnvironment, registry: LocalRegistry, execution_arn: str) -> dict:
+def run_register_step(
+    env: StepEnvironment, registry: LocalRegistry, execution_arn: str, local: dict | None = None
+) -> dict:
+    """``local``: more facts for the version's "Local" block (e.g. documents not registered locally)."""
     args = env.arguments
     status = args.get("ModelApprovalStatus", "PendingManualApproval")
     if status not in APPROVAL_STATUSES:
@@ -62,6 +82,7 @@ def run_register_step(env: StepEnvironment, registry: LocalRegistry, execution_a
         "MetadataProperties": {"GeneratedBy": execution_arn},
         "Metrics": metrics,
         "Local": {
+            **(local or {}),
             "ModelData": model_paths,
             "RunFolder": str(env.step_dir.parent.parent),
             "PipelineExecutionId": env.execution_id,

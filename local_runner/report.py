@@ -116,6 +116,9 @@ def render(result: ExecutionResult, run_dir: Path, definition: dict, extra: dict
     out.append("")
     if result.failure_reason:
         out += ["**Failure:** " + result.failure_reason.splitlines()[0], ""]
+    for step in result.steps:
+        if step.status == "Skipped":
+            out += [f"**{step.name} ({step.type}) did not run:** {step.detail}.", ""]
 
     out += ["## Parameters", ""]
     overridden = set(extra.get("overridden_parameters", []))

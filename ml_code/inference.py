@@ -10,7 +10,12 @@ Requests (Content-Type):
 Response (Accept: application/json, the default, or application/jsonlines): one object per
 text, in request order:
   {"label": "positive", "sentiment": 1, "score": 0.93,
-   "probabilities": {"negative": 0.02, "neutral": 0.05, "positive": 0.93}}
+   "probabilities": {"negative": 0.02, "neutral": 0.05, "positive": 0.93},
+   "num_tokens": 57, "truncated": false}
+num_tokens counts the text's tokens (special tokens included) before truncation; truncated
+says the model saw only its first max-length tokens (num_tokens > the tokenizer's
+model_max_length, which training sets to its max_seq_length). Both are in the answer for Model
+Monitor: its analyzer container has no tokenizer (ml_code/monitoring/record_preprocessor.py).
 Limits (environment variables, positive integers):
   MAX_TEXTS_PER_REQUEST (default 128), MAX_CHARS_PER_TEXT (default 5000),
   INFERENCE_BATCH_SIZE (default 32: texts per forward pass)
@@ -182,8 +187,8 @@ def input_fn(input_data: str | bytes, content_type: str) -> list[str]:
     return validate_texts(parser(_text_body(input_data)), limits_from_env())
 
 
-def prediction(probabilities: list[float]) -> dict:
-    """One text's answer from its class probabilities (index order of ID2LABEL)."""
+def prediction(probabilities: list[float], num_tokens: int, max_length: int) -> dict:
+    """One text's answer from its class probabilities (index order of ID2LABEL) and token count."""
     best = max(range(len(probabilities)), key=probabilities.__getitem__)
     label = ID2LABEL[best]
     return {
@@ -191,7 +196,17 @@ def prediction(probabilities: list[float]) -> dict:
         "sentiment": VALUE_BY_LABEL[label],
         "score": round(probabilities[best], 6),
         "probabilities": {ID2LABEL[i]: round(p, 6) for i, p in enumerate(probabilities)},
+        "num_tokens": num_tokens,
+        "truncated": num_tokens > max_length,
     }
+
+
+def token_counts(texts: list[str], tokenizer) -> list[int]:
+    """Tokens per text before truncation. A second, cheap tokenizer pass (no tensors, no padding):
+    the model's pass truncates, so its lengths cannot tell a text of max_length from a longer one."""
+    # verbose=False: no "sequence longer than the maximum" warning; the model pass truncates.
+    encoded = tokenizer(texts, truncation=False, padding=False, verbose=False)
+    return [len(ids) for ids in encoded["input_ids"]]
 
 
 def predict_fn(texts: list[str], model: SentimentModel) -> list[dict]:
@@ -199,17 +214,18 @@ def predict_fn(texts: list[str], model: SentimentModel) -> list[dict]:
     import torch
 
     batch_size = limits_from_env().batch_size
+    max_length = model.tokenizer.model_max_length
     order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
     results: list[dict] = [{}] * len(texts)
     with torch.inference_mode():
         for start in range(0, len(order), batch_size):
             indices = order[start : start + batch_size]
-            batch = model.tokenizer([texts[i] for i in indices], padding=True, truncation=True, return_tensors="pt").to(
-                model.device
-            )
+            batch_texts = [texts[i] for i in indices]
+            batch = model.tokenizer(batch_texts, padding=True, truncation=True, return_tensors="pt").to(model.device)
             probabilities = model.model(**batch).logits.float().softmax(dim=-1).cpu().tolist()
-            for index, row in zip(indices, probabilities, strict=True):
-                results[index] = prediction(row)
+            counts = token_counts(batch_texts, model.tokenizer)
+            for index, row, count in zip(indices, probabilities, counts, strict=True):
+                results[index] = prediction(row, count, max_length)
     return results
 
 

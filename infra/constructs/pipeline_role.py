@@ -60,7 +60,10 @@ class PipelineExecutionRole(Construct):
         )
         models = [
             wildcard(f"{r.models_bucket_arn}/{prefix}/*", f"Training writes {what} per job under {prefix}/")
-            for prefix, what in (("training", "model.tar.gz"), ("checkpoints", "Spot checkpoints"))
+            for prefix, what in (
+                ("training", "model.tar.gz"), ("checkpoints", "Spot checkpoints"),
+                ("baselines", "the data-quality baseline"),
+            )
         ]
         allow(["s3:GetObject"], [raw, r.code_object_arn])
         allow(["s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload"], [work, *models])

@@ -14,7 +14,7 @@ from infra.config import EnvironmentConfig
 from infra.constructs.pipeline_role import PipelineExecutionRole, PipelineResources
 from infra.pipeline.code_bundle import build_code_bundle
 from infra.pipeline.definition import build_pipeline
-from infra.pipeline.images import image_uris_for
+from infra.pipeline.images import analyzer_image_uri, image_uris_for, repository_of
 
 
 class TrainingPipeline(Construct):
@@ -51,7 +51,8 @@ class TrainingPipeline(Construct):
                 feature_group_name=feature_group_name,
                 model_package_group_name=model_package_group_name,
                 pipeline_name=self.pipeline_name,
-                ecr_repositories=frozenset(images.repositories()),
+                # The quality-check step runs Model Monitor's analyzer image.
+                ecr_repositories=frozenset({*images.repositories(), repository_of(analyzer_image_uri(config.region))}),
             ),
         ).role
         # The SDK looks a role up in IAM unless its value contains "/", which a bare

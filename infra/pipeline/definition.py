@@ -11,13 +11,14 @@ from sagemaker.workflow.pipeline import Pipeline
 from sagemaker.workflow.steps import CacheConfig
 
 from infra.config import EnvironmentConfig
+from ml_code.common.containers import INFERENCE_INSTANCE_TYPES
+from infra.pipeline.monitoring_steps import baseline_steps
 from infra.pipeline.parameters import pipeline_parameters
 from infra.pipeline.sdk_session import offline_pipeline_session
 from infra.pipeline.steps import StepContext, evaluate_step, gate_step, preprocess_step, train_step
 
 
 # GPU types the registered model may be deployed to (endpoints) or batch-scored on.
-INFERENCE_INSTANCE_TYPES = ("ml.g5.xlarge", "ml.g5.2xlarge", "ml.g4dn.xlarge")
 
 
 def build_pipeline(
@@ -57,7 +58,7 @@ def build_pipeline(
     preprocess = preprocess_step(ctx, params)
     train = train_step(ctx, params, preprocess)
     evaluate = evaluate_step(ctx, params, preprocess, train)
-    gate = gate_step(ctx, params, train, evaluate)
+    gate = gate_step(ctx, params, train, evaluate, baseline_steps(ctx, params, preprocess, train))
     return Pipeline(
         name=name,
         parameters=params.all(),

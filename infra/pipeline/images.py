@@ -19,11 +19,20 @@ class ImageUris:
 
     def repositories(self) -> set[tuple[str, str]]:
         """(registry account, repository name) of each image, for ECR pull permissions."""
-        found = set()
-        for uri in (self.training, self.processing, self.inference):
-            host, path = uri.split("/", 1)
-            found.add((host.split(".")[0], path.split(":")[0]))
-        return found
+        return {repository_of(uri) for uri in (self.training, self.processing, self.inference)}
+
+
+def repository_of(image_uri: str) -> tuple[str, str]:
+    """(registry account, repository name) of an ECR image URI."""
+    host, path = image_uri.split("/", 1)
+    return host.split(".")[0], path.split(":")[0]
+
+
+def analyzer_image_uri(region: str) -> str:
+    """SageMaker Model Monitor's analyzer (data-quality jobs and baselines)."""
+    from sagemaker import image_uris
+
+    return image_uris.retrieve("model-monitor", region=region)
 
 
 def _retrieve(image: HuggingFaceImage, region: str) -> str:

@@ -1,6 +1,8 @@
 """The training pipeline's steps, built with the SageMaker SDK's classic workflow API.
 
-Preprocess -> Train -> Evaluate -> (accuracy >= MinAccuracy ? Register : Fail).
+Preprocess -> Train -> Evaluate -> (accuracy >= MinAccuracy ?
+    BaselineFeatures -> DataQualityBaseline -> Register : Fail).
+The two baseline steps live in ``monitoring_steps``.
 
 Code reaches the containers as one deterministic tar.gz of ``ml_code/`` (an S3 URI, so the
 SDK uploads nothing). Training uses the Hugging Face estimator's ``source_dir``; the two
@@ -12,6 +14,7 @@ it would have to upload at definition time.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from sagemaker.huggingface import HuggingFace
 from sagemaker.inputs import TrainingInput
@@ -30,6 +33,9 @@ from sagemaker.workflow.steps import CacheConfig, ProcessingStep, TrainingStep
 from infra.pipeline.parameters import PipelineParameters
 from infra.pipeline.retries import JOB_RETRIES, SERVICE_RETRIES
 from ml_code.common.splits import REPORT_DIR, SPLITS, TEST, TRAIN, VALIDATION
+
+if TYPE_CHECKING:  # monitoring_steps builds on this module's helpers
+    from infra.pipeline.monitoring_steps import BaselineSteps
 
 PROCESSING_ROOT = "/opt/ml/processing"
 CODE_DIR = f"{PROCESSING_ROOT}/input/code"
@@ -57,7 +63,9 @@ class StepContext:
     cache: CacheConfig
 
 
-def _script_processor(ctx: StepContext, params: PipelineParameters, script: str, base_job_name: str) -> Processor:
+def _script_processor(
+    ctx: StepContext, params: PipelineParameters, script: str, base_job_name: str, instance_count: int | None = None
+) -> Processor:
     # Unpack the code archive (named <asset hash>.gz by CDK) and run the script with the
     # step's arguments ("$@").
     command = (
@@ -68,7 +76,7 @@ def _script_processor(ctx: StepContext, params: PipelineParameters, script: str,
         role=ctx.role_arn,
         image_uri=ctx.processing_image,
         instance_type=params.processing_instance_type,
-        instance_count=params.processing_instance_count,
+        instance_count=params.processing_instance_count if instance_count is None else instance_count,
         entrypoint=["/bin/bash", "-c", command, "--"],
         volume_kms_key=ctx.kms_key_arn,
         output_kms_key=ctx.kms_key_arn,
@@ -187,7 +195,9 @@ def gate_step(
     params: PipelineParameters,
     train: TrainingStep,
     evaluate: tuple[ProcessingStep, PropertyFile],
+    baseline: BaselineSteps,
 ) -> ConditionStep:
+    """Passed: baseline the model's features, then register it with its metrics and baseline. Else: fail."""
     train_job, (evaluate, report) = train, evaluate
     accuracy = JsonGet(step_name=evaluate.name, property_file=report, json_path=ACCURACY_JSON_PATH)
     evaluation_uri = Join(
@@ -211,8 +221,10 @@ def gate_step(
             model_package_group_name=ctx.model_package_group,
             approval_status=params.model_approval_status,
             model_metrics=ModelMetrics(
-                model_statistics=MetricsSource(s3_uri=evaluation_uri, content_type="application/json")
+                model_statistics=MetricsSource(s3_uri=evaluation_uri, content_type="application/json"),
+                **baseline.model_metrics(),
             ),
+            drift_check_baselines=baseline.drift_check_baselines(),
             description="RoBERTa review sentiment classifier (negative / neutral / positive)",
         ),
         retry_policies=SERVICE_RETRIES,
@@ -226,6 +238,6 @@ def gate_step(
     return ConditionStep(
         name="AccuracyGate",
         conditions=[ConditionGreaterThanOrEqualTo(left=accuracy, right=params.min_accuracy)],
-        if_steps=[register],
+        if_steps=[*baseline.steps, register],
         else_steps=[fail],
     )

@@ -29,3 +29,8 @@ TRAINING_IMAGE = HuggingFaceImage("training", "4.56.2", "2.8.0", "py312")
 PROCESSING_IMAGE = TRAINING_IMAGE
 # Serving: the newest Hugging Face inference DLC; its toolkit is what `make serve` runs locally.
 INFERENCE_IMAGE = HuggingFaceImage("inference", "4.51.3", "2.6.0", "py312")
+
+# Instance types a registered model package allows for real-time and batch inference. The
+# inference DLC is the GPU build; like processing, it also runs on CPU hosts (CUDA goes
+# unused), so dev may serve on ml.m5. infra/config.py refuses serving types outside this.
+INFERENCE_INSTANCE_TYPES = ("ml.g5.xlarge", "ml.g5.2xlarge", "ml.g4dn.xlarge", "ml.m5.large", "ml.m5.xlarge")

@@ -239,3 +239,120 @@ def test_a_missing_input_is_the_steps_clienterror(run):
         "step Produce failed: ClientError: input 'data': no S3 objects found under s3://local-raw/in/nothing-here/"
         in err
     )
+
+
+# -- steps that cannot run here ----------------------------------------------------------------
+def _metrics_source(uri) -> dict:
+    return {"ContentType": "application/json", "S3Uri": uri}
+
+
+def _skip_definition(reader: dict) -> dict:
+    """Produce -> Check (QualityCheck, needs the Model Monitor analyzer) -> ``reader`` of Check's properties."""
+    produce = _processing(
+        "Produce",
+        'echo "{\\"m\\": {\\"score\\": {\\"value\\": 0.9}}}" > /opt/ml/processing/out/metrics.json; '
+        "echo model > /opt/ml/processing/out/model.tar.gz; echo a,b > /opt/ml/processing/out/baseline.csv",
+        inputs=[],
+        outputs=[("out", "/opt/ml/processing/out")],
+    )
+    out = {"Get": "Steps.Produce.ProcessingOutputConfig.Outputs['out'].S3Output.S3Uri"}
+    dataset = {"S3Uri": out, "LocalPath": "/opt/ml/processing/input/baseline_dataset_input"}
+    check = {
+        "Name": "Check",
+        "Type": "QualityCheck",
+        "Arguments": {
+            "AppSpecification": {"ImageUri": "example/model-monitor-analyzer"},
+            "ProcessingInputs": [{"InputName": "baseline_dataset_input", "S3Input": dataset}],
+        },
+        "CheckType": "DATA_QUALITY",
+        "SkipCheck": True,
+        "RegisterNewBaseline": True,
+    }  # fmt: skip
+    parameters = [{"Name": "InputDataUri", "Type": "String", "DefaultValue": "s3://local-raw/in/"},
+                  {"Name": "Instances", "Type": "Integer", "DefaultValue": 1}]  # fmt: skip
+    return {"Version": "2020-12-01", "Parameters": parameters, "Steps": [reader, check, produce]}
+
+
+def _run_definition(tmp_path: Path, definition: dict, capsys) -> tuple[int, dict, Path, str, str]:
+    path = tmp_path / "definition.json"
+    path.write_text(json.dumps(definition))
+    (tmp_path / "a.csv").write_text("x\n")
+    root, data = tmp_path / "root", tmp_path / "a.csv"
+    code = main(["run", "--root", str(root), "--definition", str(path), "--input", str(data)])
+    (run_dir,) = (tmp_path / "root" / "runs").iterdir()
+    captured = capsys.readouterr()
+    return code, json.loads((run_dir / "run.json").read_text()), run_dir, captured.out, captured.err
+
+
+def test_a_quality_check_is_reported_as_not_run_and_register_registers_without_its_baseline(tmp_path, capsys):
+    out = {"Get": "Steps.Produce.ProcessingOutputConfig.Outputs['out'].S3Output.S3Uri"}
+
+    def file(name: str) -> dict:
+        return {"Std:Join": {"On": "/", "Values": [out, name]}}
+
+    model = {"Image": "example/image", "ModelDataUrl": file("model.tar.gz")}
+    baseline = _metrics_source({"Get": "Steps.Check.CalculatedBaselineStatistics"})
+    register = {
+        "Name": "Register",
+        "Type": "RegisterModel",
+        "Arguments": {
+            "ModelPackageGroupName": "group",
+            "ModelApprovalStatus": "PendingManualApproval",
+            "InferenceSpecification": {"Containers": [model]},
+            "ModelMetrics": {
+                "ModelQuality": {"Statistics": _metrics_source(file("metrics.json"))},
+                "ModelDataQuality": {"Statistics": baseline},
+            },
+            "DriftCheckBaselines": {
+                "ModelDataQuality": {
+                    "Constraints": _metrics_source({"Get": "Steps.Check.BaselineUsedForDriftCheckConstraints"})
+                }
+            },
+        },
+    }  # fmt: skip
+    code, summary, run_dir, stdout, _ = _run_definition(tmp_path, _skip_definition(register), capsys)
+    assert code == 0, stdout
+    steps = {s["name"]: s for s in summary["steps"]}
+    statuses = {n: s["status"] for n, s in steps.items()}
+    assert statuses == {"Register": "Succeeded", "Check": "Skipped", "Produce": "Succeeded"}
+    reason = "skipped locally: needs the SageMaker Model Monitor analyzer container"
+    assert steps["Check"]["detail"] == reason
+    assert f"<== Check NOT RUN, {reason} (inputs ready: baseline_dataset_input: 3 object(s))" in stdout
+    assert "<== Check Succeeded" not in stdout
+    package = summary["registered"][0]
+    assert package["Local"]["NotRegisteredLocally"] == [
+        "ModelMetrics.ModelDataQuality.Statistics", "DriftCheckBaselines.ModelDataQuality.Constraints"
+    ]  # fmt: skip
+    assert package["Metrics"] == {"score": 0.9}  # the documents that exist are still registered
+    report = (run_dir / "report.md").read_text()
+    assert f"**Check (QualityCheck) did not run:** {reason}." in report
+    assert "| Check | QualityCheck | Skipped |" in report
+    assert "Register: registered without ModelMetrics.ModelDataQuality.Statistics" in report
+
+
+def test_a_job_that_reads_a_skipped_steps_properties_fails_naming_it(tmp_path, capsys):
+    reader = _processing(
+        "UseBaseline", "true", inputs=[("stats", {"Get": "Steps.Check.CalculatedBaselineStatistics"},
+                                        "/opt/ml/processing/stats", "FullyReplicated")], outputs=[]
+    )  # fmt: skip
+    code, summary, _, _, err = _run_definition(tmp_path, _skip_definition(reader), capsys)
+    assert code == 1
+    assert (
+        "step UseBaseline failed: reads properties of Check, which did not run locally"
+        " (skipped locally: needs the SageMaker Model Monitor analyzer container)" in err
+    )
+    assert {s["name"]: s["status"] for s in summary["steps"]}["UseBaseline"] == "Failed"
+
+
+def test_a_skipped_step_still_needs_its_inputs_as_the_job_would(tmp_path, capsys):
+    definition = _skip_definition(_processing("Later", "true", inputs=[], outputs=[]))
+    check = next(s for s in definition["Steps"] if s["Name"] == "Check")
+    check["Arguments"]["ProcessingInputs"][0]["S3Input"]["S3Uri"] = "s3://local-work/nothing-here/"
+    check["DependsOn"] = ["Produce"]
+    code, summary, _, _, err = _run_definition(tmp_path, definition, capsys)
+    assert code == 1
+    assert (
+        "step Check failed: ClientError: input 'baseline_dataset_input': no S3 objects found under"
+        " s3://local-work/nothing-here/" in err
+    )
+    assert {s["name"]: s["status"] for s in summary["steps"]}["Check"] == "Failed"

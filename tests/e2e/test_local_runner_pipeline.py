@@ -56,6 +56,8 @@ def test_gate_passes_registers_a_version_with_metrics_and_approve_approves_it(
         "Train": "Succeeded",
         "Evaluate": "Succeeded",
         "AccuracyGate": "Succeeded",
+        "BaselineFeatures": "Succeeded",
+        "DataQualityBaseline": "Skipped",
         "Register-RegisterModel": "Succeeded",
         "AccuracyBelowThreshold": "NotExecuted",
     }
@@ -91,6 +93,7 @@ def test_gate_passes_registers_a_version_with_metrics_and_approve_approves_it(
     assert version["Local"]["PipelineExecutionId"] == summary["execution_id"]
     report = (run_dir / "report.md").read_text()
     assert "## Registered model" in report and "Confusion matrix" in report and "validation:accuracy" in report
+    _check_baseline_and_its_skipped_quality_check(summary, run_dir, version, report, out)
 
     assert main(["approve", "--root", str(tmp_path), "--latest"]) == 0
     assert registry.get("roberta-sentiment-dev-sentiment", 1)["ModelApprovalStatus"] == "Approved"
@@ -109,6 +112,39 @@ def test_gate_fails_with_the_fail_steps_message_and_registers_nothing(tmp_path, 
     assert summary["status"] == "Failed" and summary["failure_reason"] == message
     statuses = {s["name"]: s["status"] for s in summary["steps"]}
     assert statuses["Register-RegisterModel"] == "NotExecuted" and statuses["AccuracyBelowThreshold"] == "Failed"
+    assert statuses["BaselineFeatures"] == statuses["DataQualityBaseline"] == "NotExecuted"
     assert summary["parameters"]["MinAccuracy"] == 1.0 and "MinAccuracy" in summary["overridden_parameters"]
     assert LocalRegistry(tmp_path / "registry").groups() == []
     assert message in (run_dir / "report.md").read_text()
+
+
+SKIP_REASON = "skipped locally: needs the SageMaker Model Monitor analyzer container"
+
+
+def _check_baseline_and_its_skipped_quality_check(summary: dict, run_dir: Path, version: dict, report: str, out: str):
+    """BaselineFeatures ran for real; the quality check is reported as not run (never as passed);
+    Register registered without the baseline documents and says which."""
+    from ml_code.monitoring.record_preprocessor import FEATURES
+
+    steps = {s["name"]: s for s in summary["steps"]}
+    features = steps["BaselineFeatures"]["properties"]
+    inputs = {i["InputName"]: i["S3Input"]["S3Uri"] for i in features["ProcessingInputs"]}
+    assert inputs["model"] == steps["Train"]["properties"]["ModelArtifacts"]["S3ModelArtifacts"]
+    outputs = {o["OutputName"]: o["S3Output"]["S3Uri"] for o in features["ProcessingOutputConfig"]["Outputs"]}
+    s3 = LocalS3(run_dir / "s3")
+    ((key, csv_path),) = s3.objects(outputs["dataset"])
+    rows = list(csv.reader(csv_path.read_text().splitlines()))
+    assert key == "baseline.csv" and rows[0] == list(FEATURES) and len(rows) > 1
+    baseline_summary = json.loads(s3.path(outputs["summary"] + "/baseline_summary.json").read_text())
+    assert baseline_summary["records"] == len(rows) - 1
+
+    quality = steps["DataQualityBaseline"]
+    assert quality["status"] == "Skipped" and quality["detail"] == SKIP_REASON and not quality["properties"]
+    assert f"<== DataQualityBaseline NOT RUN, {SKIP_REASON}" in out and "NOT RUN:    DataQualityBaseline" in out
+    assert f"**DataQualityBaseline (QualityCheck) did not run:** {SKIP_REASON}." in report
+    assert "| DataQualityBaseline | QualityCheck | Skipped |" in report
+    dropped = [f"{group}.ModelDataQuality.{kind}" for group in ("ModelMetrics", "DriftCheckBaselines")
+               for kind in ("Statistics", "Constraints")]  # fmt: skip
+    assert version["Local"]["NotRegisteredLocally"] == dropped
+    assert version["ModelMetrics"]["ModelDataQuality"] == version["DriftCheckBaselines"]["ModelDataQuality"] == {}
+    assert f"registered without {', '.join(dropped)}: DataQualityBaseline did not run locally" in report

@@ -341,6 +341,10 @@ def test_the_apps_definition_is_valid_for_the_runner_in_dependency_order(built):
     ]
     shuffled = list(reversed(built.definition["Steps"]))
     assert [s["Name"] for s in ordered(shuffled)] == ["Preprocess", "Train", "Evaluate", "AccuracyGate"]
+    # After the gate, by property references alone: features, then the quality check on them, then Register.
+    gate = next(s for s in built.definition["Steps"] if s["Name"] == "AccuracyGate")
+    branch = list(reversed(gate["Arguments"]["IfSteps"]))
+    assert [s["Name"] for s in ordered(branch)] == ["BaselineFeatures", "DataQualityBaseline", "Register-RegisterModel"]
     assert built.pipeline_name == "roberta-sentiment-dev-training" and built.base_model == "roberta-base"
 
 
@@ -357,7 +361,7 @@ def test_an_unsupported_step_type_fails_before_anything_runs(tmp_path, built, ca
     err = capsys.readouterr().err
     assert (
         "step 'NotifyTeam' has type 'Lambda'" in err
-        and "supported: Processing, Training, Condition, RegisterModel, Fail" in err
+        and "supported: Processing, Training, Condition, RegisterModel, Fail; skipped locally: QualityCheck)" in err
     )
     assert not list((tmp_path / "root" / "registry").glob("*"))
 

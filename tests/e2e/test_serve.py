@@ -42,7 +42,8 @@ def test_every_content_type_is_answered_per_text_as_the_handler_answers_in_proce
     expected = predict_fn(case.expected, in_process)
     assert [a["label"] for a in answers] == [e["label"] for e in expected]
     for answer, reference in zip(answers, expected, strict=True):
-        assert set(answer) == {"label", "sentiment", "score", "probabilities"}
+        assert set(answer) == {"label", "sentiment", "score", "probabilities", "num_tokens", "truncated"}
+        assert (answer["num_tokens"], answer["truncated"]) == (reference["num_tokens"], reference["truncated"])
         assert answer["probabilities"] == pytest.approx(reference["probabilities"], abs=1e-5)
 
 

@@ -23,7 +23,7 @@ def _get(ref: dict | str) -> str:
     return ref["Get"] if isinstance(ref, dict) else ref
 
 
-def test_step_graph_is_preprocess_train_evaluate_gate(definitions):
+def test_step_graph_is_preprocess_train_evaluate_gate_then_baseline_and_register(definitions):
     steps = _steps(definitions["dev"])
     assert {name: s["Type"] for name, s in steps.items()} == {
         "Preprocess": "Processing",
@@ -32,7 +32,11 @@ def test_step_graph_is_preprocess_train_evaluate_gate(definitions):
         "AccuracyGate": "Condition",
     }
     gate = steps["AccuracyGate"]["Arguments"]
-    assert [s["Type"] for s in gate["IfSteps"]] == ["RegisterModel"]
+    assert [(s["Name"], s["Type"]) for s in gate["IfSteps"]] == [
+        ("BaselineFeatures", "Processing"),
+        ("DataQualityBaseline", "QualityCheck"),
+        ("Register-RegisterModel", "RegisterModel"),
+    ]
     assert [s["Type"] for s in gate["ElseSteps"]] == ["Fail"]
 
 
@@ -76,7 +80,7 @@ def test_gate_compares_evaluation_accuracy_with_the_min_accuracy_parameter(defin
 
 
 def test_register_uses_the_inference_image_metrics_and_approval_parameter(definitions):
-    register = _steps(definitions["dev"])["AccuracyGate"]["Arguments"]["IfSteps"][0]["Arguments"]
+    register = _if_steps(definitions["dev"])["Register-RegisterModel"]["Arguments"]
     assert _get(register["ModelApprovalStatus"]) == "Parameters.ModelApprovalStatus"
     assert register["ModelPackageGroupName"] == "roberta-sentiment-dev-sentiment"
     spec = register["InferenceSpecification"]
@@ -134,3 +138,64 @@ def test_parameters_default_to_the_environments_config(definitions, env, expecte
     assert params["ModelApprovalStatus"] == "PendingManualApproval"
     for name, value in expected.items():
         assert params[name] == value
+
+
+def _if_steps(definition: dict) -> dict[str, dict]:
+    return {step["Name"]: step for step in _steps(definition)["AccuracyGate"]["Arguments"]["IfSteps"]}
+
+
+def test_baseline_features_score_the_trained_model_on_the_train_split_after_the_gate(definitions):
+    step = _if_steps(definitions["prod"])["BaselineFeatures"]
+    args = step["Arguments"]
+    inputs = {i["InputName"]: i["S3Input"] for i in args["ProcessingInputs"]}
+    assert _get(inputs["model"]["S3Uri"]) == "Steps.Train.ModelArtifacts.S3ModelArtifacts"
+    assert _get(inputs["train"]["S3Uri"]) == "Steps.Preprocess.ProcessingOutputConfig.Outputs['train'].S3Output.S3Uri"
+    assert _get(inputs["report"]["S3Uri"]) == "Steps.Preprocess.ProcessingOutputConfig.Outputs['report'].S3Output.S3Uri"
+    assert "python3 /tmp/code/ml_code/baseline.py" in args["AppSpecification"]["ContainerEntrypoint"][2]
+    # One instance even in prod (ProcessingInstanceCount 4): N instances would write N copies of the sample.
+    assert args["ProcessingResources"]["ClusterConfig"]["InstanceCount"] == 1
+    outputs = {o["OutputName"]: o["S3Output"]["LocalPath"] for o in args["ProcessingOutputConfig"]["Outputs"]}
+    assert outputs == {name: f"/opt/ml/processing/baseline/{name}" for name in ("dataset", "summary")}
+    assert args["ProcessingResources"]["ClusterConfig"]["VolumeKmsKeyId"] and args["ProcessingOutputConfig"]["KmsKeyId"]
+    assert {"Step.THROTTLING", "SageMaker.CAPACITY_ERROR"} <= {
+        kind for policy in step["RetryPolicies"] for kind in policy["ExceptionType"]
+    }
+
+
+def test_data_quality_baseline_is_a_quality_check_of_the_features_csv_into_the_models_bucket(definitions):
+    from infra.pipeline.images import analyzer_image_uri
+
+    definition = definitions["dev"]
+    step = _if_steps(definition)["DataQualityBaseline"]
+    assert (step["CheckType"], step["SkipCheck"], step["RegisterNewBaseline"]) == ("DATA_QUALITY", True, True)
+    args = step["Arguments"]
+    (dataset,) = args["ProcessingInputs"]
+    assert (
+        _get(dataset["S3Input"]["S3Uri"])
+        == "Steps.BaselineFeatures.ProcessingOutputConfig.Outputs['dataset'].S3Output.S3Uri"
+    )
+    assert json.loads(args["Environment"]["dataset_format"])["csv"]["header"] is True
+    assert args["Environment"]["dataset_source"] == dataset["S3Input"]["LocalPath"]
+    assert args["AppSpecification"]["ImageUri"] == analyzer_image_uri("us-east-1")
+    (output,) = args["ProcessingOutputConfig"]["Outputs"]
+    values = output["S3Output"]["S3Uri"]["Std:Join"]["Values"]
+    assert values[0].startswith("s3://") and values[1:] == [
+        "baselines", {"Get": "Execution.PipelineExecutionId"}, "data-quality"
+    ]  # fmt: skip
+    train = _steps(definition)["Train"]["Arguments"]
+    assert train["OutputDataConfig"]["S3OutputPath"]["Std:Join"]["Values"] == [values[0], "training"]  # models bucket
+    assert args["RoleArn"] == train["RoleArn"]
+    assert args["ProcessingResources"]["ClusterConfig"]["VolumeKmsKeyId"] == train["ResourceConfig"]["VolumeKmsKeyId"]
+    assert args["ProcessingOutputConfig"]["KmsKeyId"] == train["OutputDataConfig"]["KmsKeyId"]
+
+
+def test_register_carries_the_quality_steps_baseline_as_metrics_and_drift_check_baselines(definitions):
+    register = _if_steps(definitions["dev"])["Register-RegisterModel"]["Arguments"]
+    for group, statistics, constraints in (
+        ("ModelMetrics", "CalculatedBaselineStatistics", "CalculatedBaselineConstraints"),
+        ("DriftCheckBaselines", "BaselineUsedForDriftCheckStatistics", "BaselineUsedForDriftCheckConstraints"),
+    ):
+        quality = register[group]["ModelDataQuality"]
+        assert _get(quality["Statistics"]["S3Uri"]) == f"Steps.DataQualityBaseline.{statistics}"
+        assert _get(quality["Constraints"]["S3Uri"]) == f"Steps.DataQualityBaseline.{constraints}"
+        assert quality["Statistics"]["ContentType"] == quality["Constraints"]["ContentType"] == "application/json"

@@ -14,11 +14,13 @@ import pytest
 from infra.pipeline.sdk_session import AwsCallAtSynthError, offline_pipeline_session
 
 SNAPSHOT = Path(__file__).parent / "snapshots" / "dev_pipeline_definition.json"
+TRAINING_PIPELINE = "roberta-sentiment-dev-training"
 
 
 def _definition(templates) -> str:
     pipelines = templates["dev", "pipeline"].find_resources("AWS::SageMaker::Pipeline")
-    (pipeline,) = pipelines.values()
+    # The training pipeline; the stack may hold others (batch scoring).
+    (pipeline,) = [p for p in pipelines.values() if p["Properties"]["PipelineName"] == TRAINING_PIPELINE]
     body = pipeline["Properties"]["PipelineDefinition"]["PipelineDefinitionBody"]
     text = json.dumps(body, indent=1, sort_keys=True)
     return re.sub(r"[0-9a-f]{64}", "<asset-hash>", text) + "\n"

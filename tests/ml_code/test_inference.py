@@ -49,12 +49,13 @@ def test_every_content_type_yields_the_request_texts(case):
 
 
 @pytest.mark.parametrize("case", GOOD, ids=ids(GOOD))
-def test_every_good_request_answers_each_text_with_label_sentiment_score_probabilities(case, model):
+def test_every_good_request_answers_each_text_with_label_sentiment_score_probabilities_and_tokens(case, model):
     answers = parse_response(case, handle(case, model))
     assert len(answers) == len(case.expected)
     value_of = {s.name: s.value for s in SENTIMENTS}
-    for answer in answers:
-        assert set(answer) == {"label", "sentiment", "score", "probabilities"}
+    for text, answer in zip(case.expected, answers, strict=True):
+        assert set(answer) == {"label", "sentiment", "score", "probabilities", "num_tokens", "truncated"}
+        assert answer["num_tokens"] == len(model.tokenizer(text)["input_ids"]) and answer["truncated"] is False
         assert list(answer["probabilities"]) == list(ID2LABEL.values())
         assert sum(answer["probabilities"].values()) == pytest.approx(1.0, abs=1e-5)
         assert answer["label"] == max(answer["probabilities"], key=answer["probabilities"].get)
@@ -80,9 +81,32 @@ def test_batched_dynamic_padding_gives_the_answers_of_one_text_at_a_time_in_requ
     assert [a["label"] for a in together] == [a["label"] for a in one_by_one]
 
 
-def test_texts_longer_than_the_training_length_are_truncated_not_rejected(model):
+def test_texts_longer_than_the_training_length_are_truncated_not_rejected_and_say_so(model):
     long_text = "comfortable " * 250  # ~500 tokens, beyond the 128 the model was trained with
-    assert predict_fn([long_text], model)[0]["label"] in ID2LABEL.values()
+    max_length = model.tokenizer.model_max_length
+    assert max_length == 128
+    answer = predict_fn([long_text], model)[0]
+    assert answer["label"] in ID2LABEL.values()
+    # The count is of the whole text (the monitor watches input lengths), not of what the model saw.
+    assert answer["num_tokens"] == len(model.tokenizer(long_text)["input_ids"]) > max_length
+    assert answer["truncated"] is True
+
+
+def test_truncated_flips_exactly_above_the_models_max_length(model):
+    tokenizer = model.tokenizer
+    # Grow a text word by word until it crosses max_length: at max_length it is whole, one more token is cut.
+    words, counts = [], {}
+    while True:
+        words.append("soft")
+        count = len(tokenizer(" ".join(words))["input_ids"])
+        counts[count] = " ".join(words)
+        if count > tokenizer.model_max_length:
+            break
+    answers = predict_fn(list(counts.values()), model)
+    assert [(a["num_tokens"], a["truncated"]) for a in answers] == [
+        (count, count > tokenizer.model_max_length) for count in counts
+    ]
+    assert tokenizer.model_max_length in counts and answers[-1]["truncated"]
 
 
 def test_output_is_json_by_default_and_one_object_per_line_for_jsonlines():

@@ -1,0 +1,131 @@
+"""The data-quality baseline of a model that passed the gate: BaselineFeatures -> DataQualityBaseline.
+
+BaselineFeatures runs ml_code/baseline.py: the trained model scores a sample of the train
+split, and each review becomes a row of ml_code/monitoring/record_preprocessor.py's FEATURES
+(the rows Model Monitor computes from captured traffic). DataQualityBaseline is a
+QualityCheckStep: SageMaker's Model Monitor analyzer turns that CSV into statistics.json and
+constraints.json under <models bucket>/baselines/<execution id>/data-quality/. Register
+attaches both to the model package, as ModelMetrics.ModelDataQuality and as
+DriftCheckBaselines.ModelDataQuality (what the serving stack's monitoring schedule reads).
+
+skip_check: no drift check against an earlier package's baseline (a first model has none, and
+a retrained model is expected to see different data); register_new_baseline: the computed
+baseline is the step's BaselineUsedForDriftCheck* too, so no registry lookup (and no group name).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sagemaker.drift_check_baselines import DriftCheckBaselines
+from sagemaker.model_metrics import MetricsSource
+from sagemaker.model_monitor.dataset_format import DatasetFormat
+from sagemaker.processing import ProcessingInput, ProcessingOutput
+from sagemaker.workflow.check_job_config import CheckJobConfig
+from sagemaker.workflow.execution_variables import ExecutionVariables
+from sagemaker.workflow.functions import Join
+from sagemaker.workflow.quality_check_step import DataQualityCheckConfig, QualityCheckStep
+from sagemaker.workflow.steps import ProcessingStep, TrainingStep
+
+from infra.pipeline.parameters import PipelineParameters
+from infra.pipeline.retries import JOB_RETRIES
+from infra.pipeline.steps import PROCESSING_ROOT, StepContext, _code_input, _script_processor
+from ml_code.common.splits import REPORT_DIR, TRAIN
+
+BASELINE_FEATURES = "BaselineFeatures"
+DATA_QUALITY = "DataQualityBaseline"
+BASELINES_PREFIX = "baselines"
+DATASET_OUTPUT, SUMMARY_OUTPUT = "dataset", "summary"
+JSON = "application/json"
+
+
+def baseline_features_step(
+    ctx: StepContext, params: PipelineParameters, preprocess: ProcessingStep, train: TrainingStep
+) -> ProcessingStep:
+    # One instance: the sample is bounded (--max-records), and N instances would write N copies.
+    processor = _script_processor(ctx, params, "baseline.py", "baseline", instance_count=1)
+    split_outputs = preprocess.properties.ProcessingOutputConfig.Outputs
+    args = processor.run(
+        inputs=[
+            _code_input(ctx),
+            ProcessingInput(
+                source=train.properties.ModelArtifacts.S3ModelArtifacts,
+                destination=f"{PROCESSING_ROOT}/model",
+                input_name="model",
+            ),
+            ProcessingInput(
+                source=split_outputs[TRAIN].S3Output.S3Uri, destination=f"{PROCESSING_ROOT}/train", input_name=TRAIN
+            ),
+            ProcessingInput(
+                source=split_outputs[REPORT_DIR].S3Output.S3Uri,
+                destination=f"{PROCESSING_ROOT}/report",
+                input_name=REPORT_DIR,
+            ),
+        ],
+        outputs=[
+            ProcessingOutput(output_name=name, source=f"{PROCESSING_ROOT}/baseline/{name}")
+            for name in (DATASET_OUTPUT, SUMMARY_OUTPUT)
+        ],
+    )
+    return ProcessingStep(BASELINE_FEATURES, step_args=args, cache_config=ctx.cache, retry_policies=JOB_RETRIES)
+
+
+def data_quality_step(ctx: StepContext, params: PipelineParameters, features: ProcessingStep) -> QualityCheckStep:
+    dataset = features.properties.ProcessingOutputConfig.Outputs[DATASET_OUTPUT].S3Output.S3Uri
+    output = Join(
+        on="/", values=[ctx.models_uri, BASELINES_PREFIX, ExecutionVariables.PIPELINE_EXECUTION_ID, "data-quality"]
+    )
+    check_job = CheckJobConfig(
+        role=ctx.role_arn,
+        instance_count=1,
+        instance_type=params.processing_instance_type,
+        volume_kms_key=ctx.kms_key_arn,
+        output_kms_key=ctx.kms_key_arn,
+        max_runtime_in_seconds=3600,
+        base_job_name="data-quality-baseline",
+        sagemaker_session=ctx.session,
+    )
+    # QualityCheckStep takes no retry policies in this SDK; its job is short and cheap to rerun.
+    return QualityCheckStep(
+        name=DATA_QUALITY,
+        quality_check_config=DataQualityCheckConfig(
+            baseline_dataset=dataset, dataset_format=DatasetFormat.csv(header=True), output_s3_uri=output
+        ),
+        check_job_config=check_job,
+        skip_check=True,
+        register_new_baseline=True,
+        cache_config=ctx.cache,
+    )
+
+
+@dataclass(frozen=True)
+class BaselineSteps:
+    features: ProcessingStep
+    quality: QualityCheckStep
+
+    @property
+    def steps(self) -> list:
+        return [self.features, self.quality]
+
+    def model_metrics(self) -> dict[str, MetricsSource]:
+        """ModelMetrics keyword arguments: the baseline as the package's data-quality metrics."""
+        props = self.quality.properties
+        return {
+            "model_data_statistics": MetricsSource(s3_uri=props.CalculatedBaselineStatistics, content_type=JSON),
+            "model_data_constraints": MetricsSource(s3_uri=props.CalculatedBaselineConstraints, content_type=JSON),
+        }
+
+    def drift_check_baselines(self) -> DriftCheckBaselines:
+        """What a monitoring schedule for this package compares traffic with."""
+        props = self.quality.properties
+        return DriftCheckBaselines(
+            model_data_statistics=MetricsSource(s3_uri=props.BaselineUsedForDriftCheckStatistics, content_type=JSON),
+            model_data_constraints=MetricsSource(s3_uri=props.BaselineUsedForDriftCheckConstraints, content_type=JSON),
+        )
+
+
+def baseline_steps(
+    ctx: StepContext, params: PipelineParameters, preprocess: ProcessingStep, train: TrainingStep
+) -> BaselineSteps:
+    features = baseline_features_step(ctx, params, preprocess, train)
+    return BaselineSteps(features, data_quality_step(ctx, params, features))
