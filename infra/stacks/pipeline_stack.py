@@ -1,4 +1,5 @@
-"""Stateless ML workflow of one environment: the training pipeline and what starts it."""
+"""Stateless ML workflows of one environment: the training pipeline and what starts it, and
+the batch scoring pipeline where config enables it."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ import aws_cdk as cdk
 from constructs import Construct
 
 from infra.config import EnvironmentConfig
+from infra.constructs.artifact_source import ArtifactSource
+from infra.constructs.batch_scoring import BatchScoring
 from infra.constructs.pipeline_triggers import PipelineTriggers
 from infra.constructs.training_pipeline import TrainingPipeline
 from infra.stacks.data_stack import DataStack
@@ -13,15 +16,24 @@ from infra.stacks.data_stack import DataStack
 
 class PipelineStack(cdk.Stack):
     def __init__(
-        self, scope: Construct, construct_id: str, *, config: EnvironmentConfig, data: DataStack, **kwargs
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: EnvironmentConfig,
+        data: DataStack,
+        source: EnvironmentConfig,
+        **kwargs,
     ) -> None:
+        """``source``: the environment whose registry and artifacts served packages come from."""
         super().__init__(scope, construct_id, **kwargs)
         lake = data.lake
+        buckets = {name: data.exported_bucket_arn(name) for name in ("raw", "features", "models")}
         self.training = TrainingPipeline(
             self,
             "Training",
             config=config,
-            buckets={name: data.exported_bucket_arn(name) for name in ("raw", "features", "models")},
+            buckets=buckets,
             bucket_names={"raw": lake.raw.bucket_name, "features": lake.features.bucket_name, "models": lake.models.bucket_name},
             key_arn=lake.key.key_arn,
             feature_group_name=data.features.feature_group_name,
@@ -36,3 +48,17 @@ class PipelineStack(cdk.Stack):
             model_package_group_name=data.registry.group_name,
             schedule=config.pipeline.retrain_schedule,
         )
+        if config.batch_scoring.enabled:
+            # Texts to score and predictions both in the features bucket: a dataset marker in
+            # the raw bucket starts a training, which batch inputs must not.
+            upstream = () if source.name == config.name else (
+                self.format_arn(service="sagemaker", account=source.account, region=source.region,
+                                resource="model-package-group", resource_name=source.model_package_group_name),
+            )  # fmt: skip
+            self.batch = BatchScoring(
+                self, "BatchScoring", config=config,
+                buckets={"input": buckets["features"], "output": buckets["features"]},
+                bucket_names={"input": lake.features.bucket_name, "output": lake.features.bucket_name},
+                key_arn=lake.key.key_arn, model_package_group_name=data.registry.group_name,
+                artifacts=ArtifactSource.of(source), upstream_group_arns=upstream,
+            )  # fmt: skip
