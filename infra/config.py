@@ -11,6 +11,8 @@ import re
 from dataclasses import dataclass
 from typing import Any, Mapping
 
+from ml_code.common.containers import INFERENCE_INSTANCE_TYPES
+
 ENVIRONMENT_NAMES = ("dev", "staging", "prod")
 # `cdk synth -c mlops.model_package_arn.staging=arn:...`: the package the delivery pipeline
 # promotes; flat keys because -c cannot reach into cdk.json's nested objects.
@@ -296,9 +298,15 @@ def _serving(serving: _Section, model_package_arn: str | None) -> tuple[ServingC
     configured = serving.optional_text("model_package_arn", _MODEL_PACKAGE_ARN, arn_expected)
     if model_package_arn is not None and not _MODEL_PACKAGE_ARN.match(model_package_arn):
         raise ConfigError(f"{serving._path}.model_package_arn (context override): expected {arn_expected}, got {model_package_arn!r}")
+    compute = _compute(serving)
+    if compute["instance_type"] not in INFERENCE_INSTANCE_TYPES:
+        raise ConfigError(
+            f"{serving._path}.instance_type: expected one the registered model packages allow "
+            f"({', '.join(INFERENCE_INSTANCE_TYPES)}), got {compute['instance_type']!r}"
+        )
     config = ServingConfig(
         model_package_arn=model_package_arn or configured,
-        **_compute(serving),
+        **compute,
         autoscaling=AutoscalingConfig(
             min_instances=scaling.integer("min_instances", 1, 100),
             max_instances=scaling.integer("max_instances", 1, 100),

@@ -17,22 +17,22 @@ import aws_cdk as cdk
 from constructs import IConstruct
 
 
-def _flatten(node: Any) -> str:
+def flatten(node: Any) -> str:
     # Mirrors cdk-nag's utils/flatten-cfn-reference (Fn::Join, Fn::Sub, GetAtt, ImportValue, Ref).
     if isinstance(node, str):
         return node.replace("${", "<").replace("}", ">")
     if isinstance(node, dict) and "Fn::Join" in node:
         delimiter, items = node["Fn::Join"]
-        return delimiter.join(_flatten(item) for item in items)
+        return delimiter.join(flatten(item) for item in items)
     if isinstance(node, dict) and "Fn::Sub" in node:
-        return _flatten(node["Fn::Sub"])
+        return flatten(node["Fn::Sub"])
     if isinstance(node, dict) and "Fn::GetAtt" in node:
         resource, attribute = node["Fn::GetAtt"]
-        return f"<{_flatten(resource)}.{_flatten(attribute)}>"
+        return f"<{flatten(resource)}.{flatten(attribute)}>"
     if isinstance(node, dict) and "Fn::ImportValue" in node:
-        return _flatten(node["Fn::ImportValue"])
+        return flatten(node["Fn::ImportValue"])
     if isinstance(node, dict) and "Ref" in node:
-        return f"<{_flatten(node['Ref'])}>"
+        return f"<{flatten(node['Ref'])}>"
     return json.dumps(node, separators=(",", ":"))
 
 
@@ -46,7 +46,7 @@ def acknowledge_wildcard(scope: IConstruct, *, reason: str, resource: str | None
     if (resource is None) == (action is None):
         raise ValueError("give exactly one of resource or action")
     if resource is not None:
-        finding = "Resource::" + _flatten(cdk.Stack.of(scope).resolve(resource))
+        finding = "Resource::" + flatten(cdk.Stack.of(scope).resolve(resource))
     else:
         finding = f"Action::{action}"
     rule = f"AwsSolutions-IAM5[{finding}]"

@@ -6,14 +6,26 @@ import aws_cdk as cdk
 from constructs import Construct
 
 from infra.config import EnvironmentConfig
+from infra.constructs.artifact_source import ArtifactSource
 from infra.stacks.analytics_stack import AnalyticsStack
 from infra.stacks.data_stack import DataStack
 from infra.stacks.pipeline_stack import PipelineStack
+from infra.stacks.serving_stack import ServingStack
 
 
 class MlopsStage(cdk.Stage):
-    def __init__(self, scope: Construct, config: EnvironmentConfig, promotion_accounts: tuple[str, ...] = ()) -> None:
-        """``promotion_accounts``: accounts of the environments this one's models are promoted to."""
+    def __init__(
+        self,
+        scope: Construct,
+        config: EnvironmentConfig,
+        *,
+        source: EnvironmentConfig,
+        delivery_account: str,
+        promotion_accounts: tuple[str, ...] = (),
+    ) -> None:
+        """``source``: the environment whose registry the served packages come from (dev);
+        ``delivery_account``: the account of the delivery pipeline, trusted to run checks;
+        ``promotion_accounts``: accounts of the environments this one's models are promoted to."""
         env = cdk.Environment(account=config.account, region=config.region)
         super().__init__(scope, config.name, env=env)
         protect = config.removal_policy == "retain"
@@ -39,9 +51,22 @@ class MlopsStage(cdk.Stage):
             "Pipeline",
             config=config,
             data=self.data,
+            source=source,
             stack_name=f"{config.prefix}-pipeline",
             description=f"{config.prefix}: SageMaker training pipeline, its role and triggers",
         )
-        for stack in (self.data, self.analytics, self.pipeline):
+        self.serving = ServingStack(
+            self,
+            "Serving",
+            config=config,
+            data=self.data,
+            pipeline=self.pipeline,
+            artifacts=ArtifactSource.of(source),
+            source=source,
+            delivery_account=delivery_account,
+            stack_name=f"{config.prefix}-serving",
+            description=f"{config.prefix}: real-time endpoint, rollout, autoscaling and Model Monitor",
+        )
+        for stack in (self.data, self.analytics, self.pipeline, self.serving):
             cdk.Tags.of(stack).add("project", config.project)
             cdk.Tags.of(stack).add("environment", config.name)

@@ -18,15 +18,27 @@ def cdk_context() -> dict:
     return json.loads((ROOT / "cdk.json").read_text())["context"]
 
 
+# A package version of dev's registry, promoted everywhere: what the delivery pipeline's
+# synth passes (-c mlops.model_package_arn.<env>=...) once a model has been approved.
+SERVED_PACKAGE = "arn:aws:sagemaker:us-east-1:111111111111:model-package/roberta-sentiment-dev-sentiment/7"
+
+
+def served_context(cdk_context: dict, arn: str = SERVED_PACKAGE) -> dict:
+    from infra.config import MODEL_PACKAGE_CONTEXT
+
+    return {**cdk_context, **{f"{MODEL_PACKAGE_CONTEXT}{env}": arn for env in ("dev", "staging", "prod")}}
+
+
 @pytest.fixture(scope="session")
 def synthesized(cdk_context, tmp_path_factory):
-    """(stages by environment name, cloud assembly directory) for the app as cdk.json defines it."""
+    """(stages by environment name, cloud assembly directory) for the app as cdk.json defines
+    it, with a model package to serve in every environment (so endpoints and monitors exist)."""
     import aws_cdk as cdk
 
     from infra.app_builder import build_app
 
     outdir = tmp_path_factory.mktemp("cdk.out")
-    app = cdk.App(context=cdk_context, outdir=str(outdir))
+    app = cdk.App(context=served_context(cdk_context), outdir=str(outdir))
     stages = build_app(app)
     assembly = app.synth()
     return stages, Path(assembly.directory)
@@ -45,7 +57,7 @@ def templates(stages):
     return {
         (name, kind): Template.from_stack(getattr(stage, kind))
         for name, stage in stages.items()
-        for kind in ("data", "analytics", "pipeline")
+        for kind in ("data", "analytics", "pipeline", "serving")
     }
 
 

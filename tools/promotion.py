@@ -8,8 +8,9 @@ An environment's serving stack records the model package it serves in the SSM pa
 /<project>/<env>/serving/model-package-arn (infra.config: served_model_parameter).
 
 current   prints that ARN. Exit 1 when the environment serves no model.
-context   prints the cdk arguments that deploy the package --from serves to every later
-          environment, e.g. `-c mlops.model_package_arn.staging=<arn> -c mlops.model_package_arn.prod=<arn>`:
+context   prints the cdk arguments that deploy the package --from serves to it and to every
+          later environment (the source too: the same synth redeploys its stacks, which must
+          keep serving it), e.g. `-c mlops.model_package_arn.dev=<arn> -c ...staging=<arn> -c ...prod=<arn>`:
               npx cdk synth $(python -m tools.promotion context --from dev)
           The synth of one pipeline run fixes the ARN for staging and prod alike, so prod
           deploys, after the manual approval, exactly the package staging served and passed.
@@ -99,9 +100,11 @@ def cmd_current(args, clients: ClientFactory) -> int:
 
 def cmd_context(args, clients: ClientFactory) -> int:
     config = load_environment(args.source, args.cdk_json)
-    targets = later_environments(args.source)
-    if not targets:
+    later = later_environments(args.source)
+    if not later:
         raise ToolError(f"{args.source} is the last environment: there is nothing to promote it to")
+    # The source itself too: the same synth redeploys its stacks, which must keep serving it.
+    targets = [args.source, *later]
     arn = served_arn(clients("ssm"), config.served_model_parameter)
     if arn is None:
         note = f"{args.source} serves no model yet: {', '.join(targets)} keep cdk.json's model_package_arn"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import aws_cdk as cdk
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
@@ -29,6 +30,8 @@ class DataLake(Construct):
         construct_id: str,
         *,
         prefix: str,
+        key_alias: str,
+        models_bucket_name: str,
         config: DataLakeConfig,
         removal_policy: cdk.RemovalPolicy,
     ) -> None:
@@ -36,7 +39,7 @@ class DataLake(Construct):
         self.key = kms.Key(
             self,
             "Key",
-            alias=f"alias/{prefix}-data-lake",
+            alias=key_alias,
             description=f"Encrypts the {prefix} data lake, feature store, Athena results and logs",
             enable_key_rotation=True,
             removal_policy=removal_policy,
@@ -68,7 +71,7 @@ class DataLake(Construct):
             "NotificationConfiguration.EventBridgeConfiguration.EventBridgeEnabled", True
         )
         self.features = self._bucket("Features", noncurrent, removal_policy)
-        self.models = self._bucket("Models", noncurrent, removal_policy)
+        self.models = self._bucket("Models", noncurrent, removal_policy, name=models_bucket_name)
         self.monitoring = self._bucket("Monitoring", noncurrent, removal_policy)
         self.athena_results = self._bucket(
             "AthenaResults",
@@ -77,16 +80,42 @@ class DataLake(Construct):
             expiration=cdk.Duration.days(config.athena_results_expiration_days),
         )
 
+    def share_model_artifacts(self, accounts: tuple[str, ...], prefixes: tuple[str, ...]) -> None:
+        """Let ``accounts`` (promoted environments) read model artifacts under ``prefixes``.
+
+        Both halves are needed: the bucket policy for the objects, and the key policy for
+        decrypting them, limited to use through S3 in this region.
+        """
+        if not accounts:
+            return
+        principals = [iam.AccountPrincipal(account) for account in accounts]
+        self.models.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="PromotedEnvironmentsReadArtifacts", principals=principals, actions=["s3:GetObject"],
+                resources=[self.models.arn_for_objects(f"{prefix}/*") for prefix in prefixes],
+            )
+        )  # fmt: skip
+        stack = cdk.Stack.of(self)
+        self.key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="PromotedEnvironmentsDecryptArtifacts", principals=principals, actions=["kms:Decrypt"],
+                resources=["*"],  # in a key policy, "*" means this key
+                conditions={"StringEquals": {"kms:ViaService": f"s3.{stack.region}.amazonaws.com"}},
+            )
+        )  # fmt: skip
+
     def _bucket(
         self,
         construct_id: str,
         noncurrent: cdk.Duration,
         removal_policy: cdk.RemovalPolicy,
         expiration: cdk.Duration | None = None,
+        name: str | None = None,
     ) -> s3.Bucket:
         return s3.Bucket(
             self,
             construct_id,
+            bucket_name=name,
             encryption=s3.BucketEncryption.KMS,
             encryption_key=self.key,
             bucket_key_enabled=True,

@@ -10,15 +10,14 @@
 
 from __future__ import annotations
 
-import aws_cdk as cdk
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
+from infra.constructs.ops_key import ops_key
 from infra.constructs.python_lambda import PythonLambda
 from infra.pipeline.parameters import INPUT_DATA_URI
 
@@ -39,26 +38,8 @@ class PipelineTriggers(Construct):
         schedule: str | None,
     ) -> None:
         super().__init__(scope, construct_id)
-        stack = cdk.Stack.of(self)
         # Notifications, logs and dead letters of this stack, apart from the data lake key.
-        self.key = kms.Key(self, "Key", enable_key_rotation=True, description=f"{pipeline_name} notifications and logs")
-        self.key.add_to_resource_policy(
-            iam.PolicyStatement(
-                principals=[iam.ServicePrincipal("events.amazonaws.com")],
-                actions=["kms:GenerateDataKey", "kms:Decrypt"],
-                resources=["*"],  # in a key policy, "*" means this key
-            )
-        )
-        self.key.add_to_resource_policy(
-            iam.PolicyStatement(
-                principals=[iam.ServicePrincipal(f"logs.{stack.region}.amazonaws.com")],
-                actions=["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"],
-                resources=["*"],
-                conditions={"ArnLike": {"kms:EncryptionContext:aws:logs:arn": stack.format_arn(
-                    service="logs", resource="log-group", resource_name="*", arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME
-                )}},
-            )
-        )  # fmt: skip
+        self.key = ops_key(self, "Key", description=f"{pipeline_name} notifications and logs")
         self.failures = sns.Topic(self, "Failures", master_key=self.key, enforce_ssl=True, display_name=f"{pipeline_name} failures")
         self.model_events = sns.Topic(
             self, "ModelEvents", master_key=self.key, enforce_ssl=True, display_name=f"{pipeline_name} model package events"

@@ -34,8 +34,11 @@ class DataStack(cdk.Stack):
         super().__init__(scope, construct_id, **kwargs)
         removal_policy = cdk.RemovalPolicy.DESTROY if config.removal_policy == "destroy" else cdk.RemovalPolicy.RETAIN
         self.lake = DataLake(
-            self, "DataLake", prefix=config.prefix, config=config.data_lake, removal_policy=removal_policy
+            self, "DataLake", prefix=config.prefix, key_alias=config.data_lake_key_alias,
+            models_bucket_name=config.models_bucket_name, config=config.data_lake, removal_policy=removal_policy,
         )
+        # Promoted environments serve dev's packages: model.tar.gz and drift baselines.
+        self.lake.share_model_artifacts(promotion_accounts, prefixes=("training", "baselines"))
 
         self.database_name = config.prefix.replace("-", "_")  # Athena: lower case and underscores
         self.database = glue.CfnDatabase(
@@ -90,5 +93,6 @@ class DataStack(cdk.Stack):
         IAM wildcards on bucket prefixes in other stacks must be acknowledged by their
         flattened text; a fixed export name keeps that text free of generated ids.
         """
-        bucket = {"raw": self.lake.raw, "features": self.lake.features, "models": self.lake.models}[name]
+        lake = self.lake
+        bucket = {"raw": lake.raw, "features": lake.features, "models": lake.models, "monitoring": lake.monitoring}[name]
         return self.export_value(bucket.bucket_arn, name=f"{self.stack_name}-{name}-bucket-arn")

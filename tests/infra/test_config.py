@@ -52,6 +52,7 @@ def test_real_cdk_json_parses_into_three_frozen_environments(mlops):
         (("prod", "monitoring", "schedule"), "rate(1 hour)", "prod.monitoring.schedule: expected cron("),
         (("prod", "monitoring", "ground_truth_s3_uri"), "labels/", "prod.monitoring.ground_truth_s3_uri: expected an s3:// URI"),
         (("staging", "batch_scoring", "enabled"), "no", "staging.batch_scoring.enabled: expected true or false"),
+        (("prod", "serving", "instance_type"), "ml.p3.2xlarge", "prod.serving.instance_type: expected one the registered model packages allow"),
     ],
 )
 def test_invalid_value_fails_naming_environment_and_key(mlops, path, value, message):

@@ -54,7 +54,7 @@ def test_context_carries_dev_s_approved_package_to_staging_and_prod(aws, capsys)
     approval(aws, "Approved")
     assert main([*CDK_JSON, "context", "--from", "dev"], clients=aws) == 0
     out = capsys.readouterr().out
-    assert out == f"-c mlops.model_package_arn.staging={V3} -c mlops.model_package_arn.prod={V3}\n"
+    assert out == f"-c mlops.model_package_arn.dev={V3} -c mlops.model_package_arn.staging={V3} -c mlops.model_package_arn.prod={V3}\n"
 
 
 def test_the_app_reads_the_context_arguments_as_the_packages_to_serve(aws, capsys):
@@ -67,16 +67,16 @@ def test_the_app_reads_the_context_arguments_as_the_packages_to_serve(aws, capsy
     approval(aws, "Approved")
     main([*CDK_JSON, "context", "--from", "dev"], clients=aws)
     words = shlex.split(capsys.readouterr().out)
-    assert words[::2] == ["-c", "-c"]
+    assert words[::2] == ["-c", "-c", "-c"]
     app = cdk.App(context=dict(word.split("=", 1) for word in words[1::2]))
-    assert model_package_overrides(app) == {"staging": V3, "prod": V3}
+    assert model_package_overrides(app) == {"dev": V3, "staging": V3, "prod": V3}
 
 
 def test_context_from_staging_promotes_to_prod_only(aws, capsys):
     served(aws, "/roberta-sentiment/staging/serving/model-package-arn", V3)
     approval(aws, "Approved")
     assert main([*CDK_JSON, "context", "--from", "staging"], clients=aws) == 0
-    assert capsys.readouterr().out == f"-c mlops.model_package_arn.prod={V3}\n"
+    assert capsys.readouterr().out == f"-c mlops.model_package_arn.staging={V3} -c mlops.model_package_arn.prod={V3}\n"
 
 
 def test_context_prints_nothing_and_succeeds_before_any_model_exists(aws, capsys):
@@ -84,7 +84,7 @@ def test_context_prints_nothing_and_succeeds_before_any_model_exists(aws, capsys
     assert main([*CDK_JSON, "context", "--from", "dev"], clients=aws) == 0
     captured = capsys.readouterr()
     assert captured.out == ""
-    assert "note: dev serves no model yet: staging, prod keep cdk.json's model_package_arn" in captured.err
+    assert "note: dev serves no model yet: dev, staging, prod keep cdk.json's model_package_arn" in captured.err
 
 
 def test_context_require_fails_before_any_model_exists(aws, capsys):

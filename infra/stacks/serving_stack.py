@@ -1,0 +1,147 @@
+"""Stateless serving of one environment: the endpoint, its rollout, scaling and monitoring.
+
+The endpoint exists once a model package is known (cdk.json or the delivery pipeline's
+``-c mlops.model_package_arn.<env>``). Where ``deploy_on_approval`` is on (dev), approving
+a package in the registry updates the endpoint at once through lambdas/deploy_model.
+"""
+
+from __future__ import annotations
+
+import aws_cdk as cdk
+from aws_cdk import aws_s3_assets as s3_assets
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_ssm as ssm
+from constructs import Construct
+
+from infra.config import EnvironmentConfig
+from infra.constructs.approval_deployer import ApprovalDeployer
+from infra.constructs.artifact_source import ArtifactSource
+from infra.constructs.delivery_checks_role import DeliveryChecksRole
+from infra.constructs.data_quality_monitor import DataQualityMonitor, MonitorInputs
+from infra.constructs.drift_alarms import DriftAlarms
+from infra.constructs.endpoint_alarms import EndpointAlarms
+from infra.constructs.endpoint_autoscaling import EndpointAutoscaling
+from infra.constructs.model_quality_monitor import ModelQualityMonitor
+from infra.constructs.model_role import ModelExecutionRole
+from infra.constructs.monitor_role import MonitorRole
+from infra.constructs.ops_key import ops_key
+from infra.constructs.package_baseline import PackageBaseline
+from infra.constructs.sentiment_endpoint import VARIANT, SentimentEndpoint
+from infra.pipeline.images import analyzer_image_uri, image_uris_for, repository_of
+from infra.stacks.data_stack import DataStack
+from infra.stacks.pipeline_stack import PipelineStack
+from ml_code.monitoring import record_preprocessor
+
+CAPTURE_PREFIX = "datacapture"
+# Every feature is monitored and reported; alarms watch these. The class probabilities move
+# with confidence and the predicted label, and would only repeat their alarms.
+DRIFT_ALARM_FEATURES = tuple(f for f in record_preprocessor.FEATURES if not f.startswith("prob_"))
+REPORTS_PREFIX = "monitoring-reports"
+
+
+class ServingStack(cdk.Stack):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: EnvironmentConfig,
+        data: DataStack,
+        pipeline: PipelineStack,
+        artifacts: ArtifactSource,
+        source: EnvironmentConfig,
+        delivery_account: str,
+        **kwargs,
+    ) -> None:
+        """``artifacts``: where the served packages' model.tar.gz and baselines live (dev's
+        models bucket: every environment serves packages dev's pipeline registered);
+        ``source``: that environment; ``delivery_account``: where the delivery pipeline runs."""
+        super().__init__(scope, construct_id, **kwargs)
+        serving = config.serving
+        self.key = ops_key(self, "Key", description=f"{config.prefix} serving alerts", publishers=("events", "cloudwatch"))
+        self.alerts = sns.Topic(
+            self, "Alerts", master_key=self.key, enforce_ssl=True, display_name=f"{config.endpoint_name} alerts"
+        )  # fmt: skip
+        self.checks_role = DeliveryChecksRole(
+            self, "DeliveryChecks", config=config, delivery_account=delivery_account, source=source
+        ).role
+        self.endpoint = None
+        if serving.model_package_arn:
+            self._endpoint(config, data, pipeline, artifacts)
+        if serving.deploy_on_approval:
+            self.deployer = ApprovalDeployer(
+                self, "DeployOnApproval", config=config, key=self.key, topic=self.alerts,
+                model_role_arn=self.model_role.role_arn if self.endpoint else None, lake_key_arn=data.lake.key.key_arn,
+            )  # fmt: skip
+
+    def _endpoint(self, config, data, pipeline, artifacts) -> None:
+        serving, lake, name = config.serving, data.lake, config.endpoint_name
+        monitoring_arn = data.exported_bucket_arn("monitoring")
+        images = image_uris_for(config.region)
+        self.model_role = ModelExecutionRole(
+            self, "ModelRole", endpoint_name=name, artifacts=artifacts,
+            capture_prefix_arn=f"{monitoring_arn}/{CAPTURE_PREFIX}/*", key_arn=lake.key.key_arn,
+            ecr_repositories=frozenset([repository_of(images.inference)]),
+        ).role  # fmt: skip
+        alarms = EndpointAlarms(
+            self, "Alarms", endpoint_name=name, variant=VARIANT, latency_p99_ms=serving.model_latency_p99_ms, topic=self.alerts
+        )
+        self.endpoint = SentimentEndpoint(
+            self, "Endpoint", endpoint_name=name, config=serving, role_arn=self.model_role.role_arn,
+            capture_uri=f"s3://{lake.monitoring.bucket_name}/{CAPTURE_PREFIX}", key_arn=lake.key.key_arn,
+            rollback_alarm_names=alarms.rollback_alarm_names,
+        )  # fmt: skip
+        # The role's policy must exist before SageMaker validates the model with it.
+        self.endpoint.model.node.add_dependency(self.model_role.node.find_child("DefaultPolicy"))
+        scaling = EndpointAutoscaling(self, "Autoscaling", endpoint_name=name, variant=VARIANT, config=serving.autoscaling)
+        scaling.target.node.add_dependency(self.endpoint.endpoint)
+        # Promotion reads what each environment serves here. In dev the deploy function
+        # overwrites it after each verified approval-driven update; the next synth of the
+        # delivery pipeline reads that value back, so both writers agree.
+        ssm.StringParameter(
+            self, "ServedModel", parameter_name=config.served_model_parameter, string_value=serving.model_package_arn,
+            description=f"Model package the {name} endpoint serves",
+        )  # fmt: skip
+        self._monitoring(config, data, pipeline, monitoring_arn, artifacts)
+
+    def _monitoring(self, config, data, pipeline, monitoring_arn, artifacts) -> None:
+        name, lake, monitoring = config.endpoint_name, data.lake, config.monitoring
+        schedule_name = f"{name}-data-quality"
+        baseline = PackageBaseline(self, "Baseline", model_package_arn=config.serving.model_package_arn, key=self.key)
+        preprocessor = s3_assets.Asset(self, "RecordPreprocessor", path=record_preprocessor.__file__)
+        analyzer = analyzer_image_uri(config.region)
+        role = MonitorRole(
+            self, "MonitorRole", schedule_name=schedule_name,
+            read_prefix_arns=[f"{monitoring_arn}/{CAPTURE_PREFIX}/{name}/*",
+                              preprocessor.bucket.arn_for_objects(preprocessor.s3_object_key),
+                              *([_objects_arn(monitoring.ground_truth_s3_uri)] if monitoring.ground_truth_s3_uri else [])],
+            write_prefix_arn=f"{monitoring_arn}/{REPORTS_PREFIX}/{name}/*", artifacts=artifacts,
+            bucket_arns=[monitoring_arn], key_arn=lake.key.key_arn, analyzer_repository=repository_of(analyzer),
+        ).role  # fmt: skip
+        inputs = MonitorInputs(
+            endpoint_name=name, schedule_name=schedule_name, schedule=monitoring.schedule,
+            instance_type=monitoring.instance_type, role_arn=role.role_arn, analyzer_image=analyzer,
+            record_preprocessor_uri=preprocessor.s3_object_url,
+            statistics_uri=baseline.statistics_uri, constraints_uri=baseline.constraints_uri,
+            reports_uri=f"s3://{lake.monitoring.bucket_name}/{REPORTS_PREFIX}/{name}", key_arn=lake.key.key_arn,
+        )  # fmt: skip
+        self.monitors = [DataQualityMonitor(self, "DataQuality", inputs=inputs)]
+        if monitoring.ground_truth_s3_uri:
+            self.monitors.append(ModelQualityMonitor(
+                self, "ModelQuality", inputs=inputs, ground_truth_uri=monitoring.ground_truth_s3_uri,
+                label_attribute="predicted_label",
+            ))  # fmt: skip
+        for monitor in self.monitors:
+            monitor.job_definition.node.add_dependency(role.node.find_child("DefaultPolicy"))
+            monitor.schedule.node.add_dependency(self.endpoint.endpoint)
+        self.drift = DriftAlarms(
+            self, "Drift", endpoint_name=name, schedule_name=schedule_name, features=DRIFT_ALARM_FEATURES,
+            threshold=monitoring.drift_threshold, topic=self.alerts,
+            retrain_pipeline_arn=pipeline.training.pipeline_arn if monitoring.retrain_on_drift else None,
+        )  # fmt: skip
+
+
+def _objects_arn(s3_uri: str) -> str:
+    """s3://bucket/prefix -> arn:...:s3:::bucket/prefix/* (objects under the prefix)."""
+    path = s3_uri.removeprefix("s3://").rstrip("/")
+    return f"arn:{cdk.Aws.PARTITION}:s3:::{path}/*"
