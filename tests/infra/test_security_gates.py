@@ -14,6 +14,7 @@ from aws_cdk import aws_s3 as s3
 from cdk_nag import AwsSolutionsChecks
 
 from infra.app_builder import build_app
+from infra.stacks.delivery_stack import DELIVERY_STACK_ID
 from infra.nag import acknowledge_wildcard
 from infra.validation_report import failures
 
@@ -22,7 +23,8 @@ CFN_LINT = Path(sys.executable).with_name("cfn-lint")
 
 
 def _templates(assembly: Path) -> list[Path]:
-    return sorted(assembly.glob("assembly-*/*.template.json"))
+    """Every environment's stacks (nested assemblies) and the delivery stack (top level)."""
+    return sorted([*assembly.glob("assembly-*/*.template.json"), *assembly.glob("*.template.json")])
 
 
 def _cfn_lint(paths: list[Path]) -> subprocess.CompletedProcess:
@@ -43,18 +45,24 @@ def test_nag_gate_covers_every_stage_of_the_real_app(cdk_context, tmp_path):
     # The clean report above lists nothing, so prove build_app wires the checks into every
     # stage by planting one non-compliant bucket per environment.
     app = cdk.App(context=cdk_context, outdir=str(tmp_path))
-    for name, stage in build_app(app).items():
-        s3.Bucket(stage.analytics, "Planted", enforce_ssl=True)
+
+    def plant(stages):
+        for stage in stages.values():
+            s3.Bucket(stage.analytics, "Planted", enforce_ssl=True)
+
+    build_app(app, extend=plant)
+    s3.Bucket(app.node.find_child(DELIVERY_STACK_ID), "Planted", enforce_ssl=True)
     found = _synth_failures(app, tmp_path)
     planted = sorted(line.split(":")[1].strip() for line in found)
-    assert planted == [f"{env}/Analytics/Planted/Resource" for env in ("dev", "prod", "staging")]
+    expected = [f"{env}/Analytics/Planted/Resource" for env in ("dev", "prod", "staging")]
+    assert planted == sorted([*expected, "Delivery/Planted/Resource"])
     assert all(line.startswith("AwsSolutions-S1:") for line in found)
 
 
 def test_every_template_is_cfn_lint_clean(synthesized):
     _, assembly = synthesized
     templates = _templates(assembly)
-    assert len(templates) == 9  # data, analytics and pipeline for dev, staging, prod
+    assert len(templates) == 13  # data, analytics, pipeline and serving for dev, staging, prod; delivery
     result = _cfn_lint(templates)
     assert result.returncode == 0, result.stdout + result.stderr
 

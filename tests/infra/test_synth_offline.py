@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import SERVED_PACKAGE
+
 ROOT = Path(__file__).resolve().parents[2]
 CDK = ROOT / "node_modules" / ".bin" / "cdk"
 
@@ -36,6 +38,8 @@ def _offline_env(home: Path) -> dict[str, str]:
 
 @pytest.mark.slow
 def test_cli_synth_writes_every_environment_without_credentials(tmp_path):
+    # As the delivery pipeline runs it: a package to serve for staging only, passed with -c;
+    # dev and prod keep cdk.json's "none", so the same run covers both kinds of serving stack.
     if not CDK.exists():
         pytest.fail("node_modules/.bin/cdk is missing: run `make test`, which installs the pinned CDK CLI")
     # Synthesize a copy so the developer's own cdk.out/ is left alone.
@@ -43,7 +47,7 @@ def test_cli_synth_writes_every_environment_without_credentials(tmp_path):
     home = tmp_path / "home"
     home.mkdir()
     result = subprocess.run(
-        [str(CDK), "synth", "--quiet", "--no-version-reporting"],
+        [str(CDK), "synth", "--quiet", "--no-version-reporting", "-c", f"mlops.model_package_arn.staging={SERVED_PACKAGE}"],
         cwd=work,
         env=_offline_env(home),
         capture_output=True,
@@ -58,8 +62,13 @@ def test_cli_synth_writes_every_environment_without_credentials(tmp_path):
         nested = json.loads((work / "cdk.out" / f"assembly-{env}" / "manifest.json").read_text())
         stacks = {a["properties"]["stackName"]: a["environment"] for a in nested["artifacts"].values() if a["type"] == "aws:cloudformation:stack"}
         assert stacks == {
-            f"roberta-sentiment-{env}-{kind}": f"aws://{account}/us-east-1" for kind in ("data", "analytics", "pipeline")
+            f"roberta-sentiment-{env}-{kind}": f"aws://{account}/us-east-1" for kind in ("data", "analytics", "pipeline", "serving")
         }
+        serving = next((work / "cdk.out" / f"assembly-{env}").glob(f"{env}Serving*.template.json"))
+        resources = json.loads(serving.read_text())["Resources"].values()
+        models = [r["Properties"] for r in resources if r["Type"] == "AWS::SageMaker::Model"]
+        expected = [[{"ModelPackageName": SERVED_PACKAGE}]] if env == "staging" else []
+        assert [[{k: c[k] for k in ("ModelPackageName",)} for c in m["Containers"]] for m in models] == expected
 
 
 @pytest.mark.slow
