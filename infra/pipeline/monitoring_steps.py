@@ -29,7 +29,7 @@ from sagemaker.workflow.steps import ProcessingStep, TrainingStep
 
 from infra.pipeline.parameters import PipelineParameters
 from infra.pipeline.retries import JOB_RETRIES
-from infra.pipeline.steps import PROCESSING_ROOT, StepContext, _code_input, _script_processor
+from infra.pipeline.steps import PROCESSING_ROOT, StepContext, _code_input, _model_input, _script_processor
 from ml_code.common.splits import REPORT_DIR, TRAIN
 
 BASELINE_FEATURES = "BaselineFeatures"
@@ -48,11 +48,7 @@ def baseline_features_step(
     args = processor.run(
         inputs=[
             _code_input(ctx),
-            ProcessingInput(
-                source=train.properties.ModelArtifacts.S3ModelArtifacts,
-                destination=f"{PROCESSING_ROOT}/model",
-                input_name="model",
-            ),
+            _model_input(train),
             ProcessingInput(
                 source=split_outputs[TRAIN].S3Output.S3Uri, destination=f"{PROCESSING_ROOT}/train", input_name=TRAIN
             ),

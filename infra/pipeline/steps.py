@@ -89,6 +89,13 @@ def _code_input(ctx: StepContext) -> ProcessingInput:
     return ProcessingInput(source=ctx.code_uri, destination=CODE_DIR, input_name="code")
 
 
+def _model_input(train: TrainingStep) -> ProcessingInput:
+    """The trained model.tar.gz, where evaluate.py and baseline.py look for it."""
+    return ProcessingInput(
+        source=train.properties.ModelArtifacts.S3ModelArtifacts, destination=f"{PROCESSING_ROOT}/model", input_name="model"
+    )
+
+
 def preprocess_step(ctx: StepContext, params: PipelineParameters) -> ProcessingStep:
     processor = _script_processor(ctx, params, "preprocess.py", "preprocess")
     outputs = [
@@ -171,11 +178,7 @@ def evaluate_step(
     args = processor.run(
         inputs=[
             _code_input(ctx),
-            ProcessingInput(
-                source=train.properties.ModelArtifacts.S3ModelArtifacts,
-                destination=f"{PROCESSING_ROOT}/model",
-                input_name="model",
-            ),
+            _model_input(train),
             ProcessingInput(
                 source=preprocess.properties.ProcessingOutputConfig.Outputs[TEST].S3Output.S3Uri,
                 destination=f"{PROCESSING_ROOT}/test",

@@ -8,6 +8,8 @@ from datetime import datetime, timezone
 
 import pytest
 
+from tests.lambdas.matchers import Containing
+
 ACCOUNT = "111111111111"
 GROUP = "roberta-sentiment-dev-sentiment"
 ENDPOINT = "roberta-sentiment-dev-sentiment"
@@ -39,22 +41,6 @@ STACK_TAG = {"Key": "aws:cloudformation:stack-name", "Value": "dev-Serving"}
 PROJECT_TAG = {"Key": "project", "Value": "roberta-sentiment"}
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=timezone.utc)
 IMAGE = "763104351884.dkr.ecr.us-east-1.amazonaws.com/huggingface-pytorch-inference:2.6.0-transformers4.51.3-gpu-py312"
-
-
-class Containing:
-    """Equal to any string containing all the parts (Stubber compares expected != actual)."""
-
-    def __init__(self, *parts: str):
-        self.parts = parts
-
-    def __eq__(self, other):
-        return isinstance(other, str) and all(part in other for part in self.parts)
-
-    def __ne__(self, other):
-        return not self == other
-
-    def __repr__(self):
-        return f"Containing{self.parts!r}"
 
 
 class JsonOf:

@@ -7,6 +7,8 @@ from datetime import datetime, timezone
 
 import pytest
 
+from tests.lambdas.matchers import Containing
+
 ACCOUNT = "111111111111"
 ENDPOINT = "roberta-sentiment-dev-sentiment"
 ARN = f"arn:aws:sagemaker:us-east-1:{ACCOUNT}:model-package/roberta-sentiment-dev-sentiment/3"
@@ -17,23 +19,6 @@ PENDING = f"{SERVED}/pending"
 TOPIC = f"arn:aws:sns:us-east-1:{ACCOUNT}:roberta-sentiment-dev-deployments"
 NOW = datetime(2026, 11, 23, 12, 30, tzinfo=timezone.utc)
 ROLLBACK_REASON = "Rolled back: alarm roberta-sentiment-dev-sentiment-model-latency-p99 went to ALARM during baking."
-
-
-class Containing:
-    """Equal to any string containing all the parts (Stubber compares expected != actual)."""
-
-    def __init__(self, *parts: str):
-        self.parts = parts
-
-    def __eq__(self, other):
-        return isinstance(other, str) and all(part in other for part in self.parts)
-
-    def __ne__(self, other):
-        return not self == other
-
-    def __repr__(self):
-        return f"Containing{self.parts!r}"
-
 
 STATE_CHANGE, DEPLOYMENT_STATE_CHANGE = "SageMaker Endpoint State Change", "SageMaker Endpoint Deployment State Change"
 
