@@ -58,6 +58,9 @@ def test_cli_synth_writes_every_environment_without_credentials(tmp_path):
     manifest = json.loads((work / "cdk.out" / "manifest.json").read_text())
     stages = {name for name, artifact in manifest["artifacts"].items() if artifact["type"] == "cdk:cloud-assembly"}
     assert stages == {"assembly-dev", "assembly-staging", "assembly-prod"}
+    delivery = manifest["artifacts"]["Delivery"]
+    assert delivery["type"] == "aws:cloudformation:stack" and delivery["properties"]["stackName"] == "roberta-sentiment-delivery"
+    assert delivery["environment"] == "aws://111111111111/us-east-1"
     for env, account in (("dev", "111111111111"), ("staging", "222222222222"), ("prod", "333333333333")):
         nested = json.loads((work / "cdk.out" / f"assembly-{env}" / "manifest.json").read_text())
         stacks = {a["properties"]["stackName"]: a["environment"] for a in nested["artifacts"].values() if a["type"] == "aws:cloudformation:stack"}
