@@ -7,7 +7,6 @@ from aws_cdk.assertions import Capture, Match
 
 from infra.constructs.approval_deployer import ENDPOINT_STATE_CHANGE
 from infra.constructs.pipeline_triggers import MODEL_PACKAGE_STATE_CHANGE
-from infra.instance_storage import has_instance_storage, volume_kms_key
 
 
 def _lambda_rules(template) -> dict[str, dict]:
@@ -66,18 +65,3 @@ def test_deployer_role_touches_only_this_endpoint_and_its_clones(templates):
     assert "sagemaker:DeleteEndpoint" not in by_action and not any(a.endswith("*") for a in by_action if a.startswith("sagemaker"))
     assert by_action["ssm:PutParameter"] and all("parameter/roberta-sentiment/dev/serving/model-package-arn" in r for r in by_action["ssm:PutParameter"])
     assert all("ModelRole" in r for r in by_action["iam:PassRole"])
-
-
-@pytest.mark.parametrize(
-    ("instance_type", "nvme"),
-    [("ml.g5.xlarge", True), ("ml.g4dn.xlarge", True), ("ml.p4d.24xlarge", True), ("ml.m5d.large", True),
-     ("ml.m5.xlarge", False), ("ml.c5.2xlarge", False), ("ml.p3.2xlarge", False), ("ml.inf2.xlarge", False)],
-)  # fmt: skip
-def test_instance_storage_decides_the_volume_key(instance_type, nvme):
-    assert has_instance_storage(instance_type) is nvme
-    assert volume_kms_key(instance_type, "key") == (None if nvme else "key")
-
-
-def test_instance_storage_refuses_a_non_sagemaker_type():
-    with pytest.raises(ValueError, match="not a SageMaker instance type"):
-        has_instance_storage("g5.xlarge")
