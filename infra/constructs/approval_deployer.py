@@ -20,6 +20,7 @@ from infra.config import EnvironmentConfig
 from infra.constructs.pipeline_triggers import MODEL_PACKAGE_STATE_CHANGE
 from infra.constructs.python_lambda import PythonLambda
 from infra.nag import acknowledge_wildcard
+from infra.removal import removal_policy
 
 ENDPOINT_STATE_CHANGE = "SageMaker Endpoint State Change"
 
@@ -44,7 +45,7 @@ class ApprovalDeployer(Construct):
         stack = cdk.Stack.of(self)
         endpoint, group = config.endpoint_name, config.model_package_group_name
         self.function = PythonLambda(
-            self, "Function", name="deploy_model", key=key,
+            self, "Function", name="deploy_model", key=key, removal_policy=removal_policy(config),
             environment={
                 "MODEL_PACKAGE_GROUP_NAME": group, "ENDPOINT_NAME": endpoint,
                 "SERVED_MODEL_PARAMETER": config.served_model_parameter, "TOPIC_ARN": topic.topic_arn,

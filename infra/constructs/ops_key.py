@@ -8,11 +8,19 @@ from aws_cdk import aws_kms as kms
 from constructs import Construct
 
 
-def ops_key(scope: Construct, construct_id: str, *, description: str, publishers: tuple[str, ...] = ("events",)) -> kms.Key:
+def ops_key(
+    scope: Construct,
+    construct_id: str,
+    *,
+    description: str,
+    removal_policy: cdk.RemovalPolicy,
+    publishers: tuple[str, ...] = ("events",),
+) -> kms.Key:
     """A rotating key the given AWS services (``events``, ``cloudwatch``) may encrypt SNS
-    messages with, and this region's CloudWatch Logs may use for this account's log groups."""
+    messages with, and this region's CloudWatch Logs may use for this account's log groups.
+    ``removal_policy``: the environment's, like the log groups it encrypts."""
     stack = cdk.Stack.of(scope)
-    key = kms.Key(scope, construct_id, enable_key_rotation=True, description=description)
+    key = kms.Key(scope, construct_id, enable_key_rotation=True, description=description, removal_policy=removal_policy)
     key.add_to_resource_policy(
         iam.PolicyStatement(
             principals=[iam.ServicePrincipal(f"{service}.amazonaws.com") for service in publishers],

@@ -23,13 +23,15 @@ class PackageBaseline(Construct):
     them, and a new package ARN re-reads them. No code of ours runs for it.
     """
 
-    def __init__(self, scope: Construct, construct_id: str, *, model_package_arn: str, key: kms.IKey) -> None:
+    def __init__(
+        self, scope: Construct, construct_id: str, *, model_package_arn: str, key: kms.IKey, removal_policy: cdk.RemovalPolicy
+    ) -> None:
         super().__init__(scope, construct_id)
         # Our own role and log group instead of the provider's AWSLambdaBasicExecutionRole:
         # it writes to this one encrypted log group only.
         logs_ = logs.LogGroup(
             self, "Logs", retention=logs.RetentionDays.THREE_MONTHS, encryption_key=key,
-            removal_policy=cdk.RemovalPolicy.DESTROY,
+            removal_policy=removal_policy,
         )  # fmt: skip
         role = iam.Role(self, "Role", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
         role.add_to_policy(iam.PolicyStatement(actions=["logs:CreateLogStream", "logs:PutLogEvents"], resources=[logs_.log_group_arn]))

@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import aws_cdk as cdk
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
@@ -36,10 +37,12 @@ class PipelineTriggers(Construct):
         raw_bucket: s3.IBucket,
         model_package_group_name: str,
         schedule: str | None,
+        removal_policy: cdk.RemovalPolicy,
     ) -> None:
+        """``removal_policy``: of the start function's log group and the key (the environment's)."""
         super().__init__(scope, construct_id)
         # Notifications, logs and dead letters of this stack, apart from the data lake key.
-        self.key = ops_key(self, "Key", description=f"{pipeline_name} notifications and logs")
+        self.key = ops_key(self, "Key", description=f"{pipeline_name} notifications and logs", removal_policy=removal_policy)
         self.failures = sns.Topic(self, "Failures", master_key=self.key, enforce_ssl=True, display_name=f"{pipeline_name} failures")
         self.model_events = sns.Topic(
             self, "ModelEvents", master_key=self.key, enforce_ssl=True, display_name=f"{pipeline_name} model package events"
@@ -51,6 +54,7 @@ class PipelineTriggers(Construct):
             name="start_pipeline",
             key=self.key,
             environment={"PIPELINE_NAME": pipeline_name, "INPUT_DATA_PARAMETER": INPUT_DATA_URI},
+            removal_policy=removal_policy,
         )
         self.starter.role.add_to_policy(iam.PolicyStatement(actions=["sagemaker:StartPipelineExecution"], resources=[pipeline_arn]))
         self.drop_rule = events.Rule(

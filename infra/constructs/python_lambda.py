@@ -38,12 +38,22 @@ def _vendor(target: Path) -> None:
 class PythonLambda(Construct):
     """``lambdas/<name>/handler.py:handler`` with its own role, log group, and an encrypted DLQ."""
 
-    def __init__(self, scope: Construct, construct_id: str, *, name: str, key: kms.IKey, environment: dict[str, str]):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        name: str,
+        key: kms.IKey,
+        environment: dict[str, str],
+        removal_policy: cdk.RemovalPolicy,
+    ):
+        """``removal_policy``: of its log group (the environment's: logs outlive a stack in prod)."""
         super().__init__(scope, construct_id)
         self.role = iam.Role(self, "Role", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
         self.log_group = logs.LogGroup(
             self, "Logs", retention=logs.RetentionDays.THREE_MONTHS, encryption_key=key,
-            removal_policy=cdk.RemovalPolicy.DESTROY,
+            removal_policy=removal_policy,
         )  # fmt: skip
         self.dead_letters = sqs.Queue(
             self, "DeadLetters", encryption=sqs.QueueEncryption.KMS, encryption_master_key=key, enforce_ssl=True,

@@ -19,6 +19,7 @@ from infra.constructs.feature_store import ReviewFeatureGroup
 from infra.constructs.model_registry import ModelRegistry
 from infra.constructs.partition_crawler import PartitionCrawler
 from infra.constructs.raw_tables import RAW_FORMATS, RawReviewTables
+from infra.removal import removal_policy as removal_of
 
 
 class DataStack(cdk.Stack):
@@ -32,7 +33,7 @@ class DataStack(cdk.Stack):
         **kwargs,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
-        removal_policy = cdk.RemovalPolicy.DESTROY if config.removal_policy == "destroy" else cdk.RemovalPolicy.RETAIN
+        removal_policy = removal_of(config)
         self.lake = DataLake(
             self, "DataLake", prefix=config.prefix, key_alias=config.data_lake_key_alias,
             models_bucket_name=config.models_bucket_name, config=config.data_lake, removal_policy=removal_policy,

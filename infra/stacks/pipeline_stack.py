@@ -11,6 +11,7 @@ from infra.constructs.artifact_source import ArtifactSource
 from infra.constructs.batch_scoring import BatchScoring
 from infra.constructs.pipeline_triggers import PipelineTriggers
 from infra.constructs.training_pipeline import TrainingPipeline
+from infra.removal import removal_policy
 from infra.stacks.data_stack import DataStack
 
 
@@ -47,6 +48,7 @@ class PipelineStack(cdk.Stack):
             raw_bucket=lake.raw,
             model_package_group_name=data.registry.group_name,
             schedule=config.pipeline.retrain_schedule,
+            removal_policy=removal_policy(config),
         )
         if config.batch_scoring.enabled:
             # Texts to score and predictions both in the features bucket: a dataset marker in

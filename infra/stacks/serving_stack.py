@@ -28,6 +28,7 @@ from infra.constructs.ops_key import ops_key
 from infra.constructs.package_baseline import PackageBaseline
 from infra.constructs.sentiment_endpoint import VARIANT, SentimentEndpoint
 from infra.pipeline.images import analyzer_image_uri, image_uris_for, repository_of
+from infra.removal import removal_policy
 from infra.stacks.data_stack import DataStack
 from infra.stacks.pipeline_stack import PipelineStack
 from ml_code.monitoring import record_preprocessor
@@ -58,7 +59,10 @@ class ServingStack(cdk.Stack):
         ``source``: that environment; ``delivery_account``: where the delivery pipeline runs."""
         super().__init__(scope, construct_id, **kwargs)
         serving = config.serving
-        self.key = ops_key(self, "Key", description=f"{config.prefix} serving alerts", publishers=("events", "cloudwatch"))
+        self.key = ops_key(
+            self, "Key", description=f"{config.prefix} serving alerts", publishers=("events", "cloudwatch"),
+            removal_policy=removal_policy(config),
+        )  # fmt: skip
         self.alerts = sns.Topic(
             self, "Alerts", master_key=self.key, enforce_ssl=True, display_name=f"{config.endpoint_name} alerts"
         )  # fmt: skip
@@ -107,7 +111,9 @@ class ServingStack(cdk.Stack):
     def _monitoring(self, config, data, pipeline, monitoring_arn, artifacts) -> None:
         name, lake, monitoring = config.endpoint_name, data.lake, config.monitoring
         schedule_name = f"{name}-data-quality"
-        baseline = PackageBaseline(self, "Baseline", model_package_arn=config.serving.model_package_arn, key=self.key)
+        baseline = PackageBaseline(
+            self, "Baseline", model_package_arn=config.serving.model_package_arn, key=self.key, removal_policy=removal_policy(config)
+        )
         preprocessor = s3_assets.Asset(self, "RecordPreprocessor", path=record_preprocessor.__file__)
         analyzer = analyzer_image_uri(config.region)
         role = MonitorRole(

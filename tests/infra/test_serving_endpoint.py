@@ -149,3 +149,15 @@ def test_served_package_is_recorded_where_promotion_reads_it(templates, env):
     parameters = [p["Properties"] for p in templates[env, "serving"].find_resources("AWS::SSM::Parameter").values()]
     expected = [{"Name": f"/roberta-sentiment/{env}/serving/model-package-arn", "Value": SERVED_PACKAGE}]
     assert [{k: p[k] for k in ("Name", "Value")} for p in parameters] == expected
+
+
+@pytest.mark.parametrize(("env", "policy"), [("dev", "Delete"), ("staging", "Retain"), ("prod", "Retain")])
+@pytest.mark.parametrize("stack", ["pipeline", "serving"])
+def test_log_groups_and_their_keys_follow_the_environments_removal_policy(templates, env, policy, stack):
+    template = templates[env, stack]
+    kept = [
+        resource.get("DeletionPolicy", "Delete")
+        for kind in ("AWS::Logs::LogGroup", "AWS::KMS::Key")
+        for resource in template.find_resources(kind).values()
+    ]
+    assert kept and set(kept) == {policy}
