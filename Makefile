@@ -15,7 +15,7 @@ export AWS_EC2_METADATA_DISABLED := true
 
 help:
 	@echo "make test   install everything (first run), then run the whole test suite"
-	@echo "make synth  synthesize dev, staging and prod into cdk.out/ (offline, no credentials)"
+	@echo "make synth  synthesize dev, staging, prod and the delivery pipeline into cdk.out/ (offline, no credentials)"
 	@echo "make lint   synth, then cfn-lint every template"
 	@echo "make clean  remove cdk.out/ and caches (keeps .venv and node_modules)"
 	@echo "make demo   run the pipeline locally (no AWS, no Docker) on the sample data, approve the model,"
@@ -44,10 +44,10 @@ test: setup
 synth: setup
 	rm -rf cdk.out
 	npx cdk synth --quiet
-	@echo "Templates:" && ls cdk.out/assembly-*/*.template.json
+	@echo "Templates:" && ls cdk.out/*.template.json cdk.out/assembly-*/*.template.json
 
 lint: synth
-	$(VENV)/bin/cfn-lint cdk.out/assembly-*/*.template.json
+	$(VENV)/bin/cfn-lint cdk.out/*.template.json cdk.out/assembly-*/*.template.json
 
 clean:
 	rm -rf cdk.out .pytest_cache
