@@ -50,11 +50,11 @@ class ModelExecutionRole(Construct):
                 for account, repository in ecr_repositories
             ),
         )
-        anything = acknowledge_wildcard(
+        acknowledge_wildcard(
             role, resource="*", reason="ecr:GetAuthorizationToken and cloudwatch:PutMetricData take no resource scope"
-        ) and "*"
-        allow(["ecr:GetAuthorizationToken"], [anything])
-        allow(["cloudwatch:PutMetricData"], [anything], StringLike={"cloudwatch:namespace": "/aws/sagemaker/*"})
+        )
+        allow(["ecr:GetAuthorizationToken"], ["*"])
+        allow(["cloudwatch:PutMetricData"], ["*"], StringLike={"cloudwatch:namespace": "/aws/sagemaker/*"})
         logs = stack.format_arn(
             service="logs", resource="log-group", resource_name=f"/aws/sagemaker/Endpoints/{endpoint_name}:*",
             arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
