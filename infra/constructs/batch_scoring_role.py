@@ -18,6 +18,7 @@ from constructs import Construct
 from infra.config import EnvironmentConfig
 from infra.constructs.artifact_source import ArtifactSource
 from infra.instance_storage import has_instance_storage
+from infra.constructs.container_grants import grant_container_basics
 from infra.nag import acknowledge_wildcard
 from infra.pipeline.batch_definition import batch_job_prefix
 
@@ -85,13 +86,7 @@ class BatchScoringRole(Construct):
             [jobs],
         )  # fmt: skip
         allow(["iam:PassRole"], [role.role_arn], StringEquals={"iam:PassedToService": "sagemaker.amazonaws.com"})
-        logs = stack.format_arn(service="logs", resource="log-group", resource_name="/aws/sagemaker/TransformJobs:*",
-                                arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME)  # fmt: skip
-        wildcard(logs, "Transform jobs write one log stream per instance")
-        allow(["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"], [logs])
-        anything = wildcard("*", "cloudwatch:PutMetricData and ecr:GetAuthorizationToken support no resource scope")
-        allow(["cloudwatch:PutMetricData"], [anything], StringLike={"cloudwatch:namespace": "/aws/sagemaker/*"})
-        registry, repository = image_repository
-        image = stack.format_arn(service="ecr", account=registry, resource="repository", resource_name=repository)
-        allow(["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"], [image])
-        allow(["ecr:GetAuthorizationToken"], [anything])
+        grant_container_basics(
+            role, repositories=[image_repository], metric_namespace="/aws/sagemaker/*",
+            log_groups=[("/aws/sagemaker/TransformJobs", "Transform jobs write one log stream per instance")],
+        )

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from infra.constructs.artifact_source import ArtifactSource
+from infra.constructs.container_grants import grant_container_basics
 from infra.nag import acknowledge_wildcard
 
 
@@ -29,7 +29,6 @@ class ModelExecutionRole(Construct):
         ecr_repositories: frozenset[tuple[str, str]],
     ) -> None:
         super().__init__(scope, construct_id)
-        stack = cdk.Stack.of(self)
         self.role = iam.Role(
             self, "Role", assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"),
             description=f"Containers of the {endpoint_name} endpoint",
@@ -43,21 +42,7 @@ class ModelExecutionRole(Construct):
         acknowledge_wildcard(role, resource=capture_prefix_arn, reason="Data capture writes one object per hour and instance")
         allow(["s3:PutObject"], [capture_prefix_arn])
         allow(["kms:GenerateDataKey"], [key_arn])  # captured data is written under this environment's key
-        allow(
-            ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"],
-            sorted(
-                stack.format_arn(service="ecr", account=account, resource="repository", resource_name=repository)
-                for account, repository in ecr_repositories
-            ),
+        grant_container_basics(
+            role, repositories=ecr_repositories, metric_namespace="/aws/sagemaker/*",
+            log_groups=[(f"/aws/sagemaker/Endpoints/{endpoint_name}", "One log stream per variant and instance")],
         )
-        acknowledge_wildcard(
-            role, resource="*", reason="ecr:GetAuthorizationToken and cloudwatch:PutMetricData take no resource scope"
-        )
-        allow(["ecr:GetAuthorizationToken"], ["*"])
-        allow(["cloudwatch:PutMetricData"], ["*"], StringLike={"cloudwatch:namespace": "/aws/sagemaker/*"})
-        logs = stack.format_arn(
-            service="logs", resource="log-group", resource_name=f"/aws/sagemaker/Endpoints/{endpoint_name}:*",
-            arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
-        )  # fmt: skip
-        acknowledge_wildcard(role, resource=logs, reason="One log stream per variant and instance")
-        allow(["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"], [logs])

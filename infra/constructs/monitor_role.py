@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from infra.constructs.artifact_source import ArtifactSource
+from infra.constructs.container_grants import grant_container_basics
 from infra.nag import acknowledge_wildcard
 
 
@@ -29,7 +29,6 @@ class MonitorRole(Construct):
         analyzer_repository: tuple[str, str],  # (registry account, repository)
     ) -> None:
         super().__init__(scope, construct_id)
-        stack = cdk.Stack.of(self)
         self.role = iam.Role(
             self, "Role", assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"),
             description=f"Model Monitor jobs of {schedule_name}",
@@ -47,18 +46,8 @@ class MonitorRole(Construct):
         allow(["s3:ListBucket"], bucket_arns)
         allow(["kms:Decrypt", "kms:GenerateDataKey", "kms:CreateGrant"], [key_arn])
         artifacts.grant_read(role, ["baselines"])
-        account, repository = analyzer_repository
-        allow(
-            ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"],
-            [stack.format_arn(service="ecr", account=account, resource="repository", resource_name=repository)],
-        )
-        acknowledge_wildcard(role, resource="*", reason="ecr:GetAuthorizationToken and cloudwatch:PutMetricData take no resource scope")
-        allow(["ecr:GetAuthorizationToken"], ["*"])
         # The analyzer publishes drift metrics to aws/sagemaker/Endpoints/data-metrics.
-        allow(["cloudwatch:PutMetricData"], ["*"], StringLike={"cloudwatch:namespace": "aws/sagemaker/Endpoints/*"})
-        logs = stack.format_arn(
-            service="logs", resource="log-group", resource_name="/aws/sagemaker/ProcessingJobs:*",
-            arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
-        )  # fmt: skip
-        acknowledge_wildcard(role, resource=logs, reason="Monitoring executions are processing jobs with generated names")
-        allow(["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"], [logs])
+        grant_container_basics(
+            role, repositories=[analyzer_repository], metric_namespace="aws/sagemaker/Endpoints/*",
+            log_groups=[("/aws/sagemaker/ProcessingJobs", "Monitoring executions are processing jobs with generated names")],
+        )

@@ -14,6 +14,7 @@ import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
+from infra.constructs.container_grants import grant_container_basics
 from infra.nag import acknowledge_wildcard
 
 
@@ -93,24 +94,9 @@ class PipelineExecutionRole(Construct):
         allow(["sagemaker:PutRecord"], [sagemaker("feature-group", r.feature_group_name)])
         allow(["iam:PassRole"], [role.role_arn], StringEquals={"iam:PassedToService": "sagemaker.amazonaws.com"})
 
-        logs = [
-            wildcard(
-                stack.format_arn(service="logs", resource="log-group", resource_name=f"/aws/sagemaker/{kind}:*",
-                                 arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME),
-                f"Jobs write one log stream per instance into /aws/sagemaker/{kind}",
-            )
-            for kind in ("ProcessingJobs", "TrainingJobs")
-        ]  # fmt: skip
-        allow(["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"], logs)
-        # Training metrics (METRIC_DEFINITIONS); PutMetricData has no resource-level scope.
-        anything = wildcard("*", "cloudwatch:PutMetricData and ecr:GetAuthorizationToken support no resource scope")
-        allow(["cloudwatch:PutMetricData"], [anything],
-              StringLike={"cloudwatch:namespace": "/aws/sagemaker/*"})  # fmt: skip
-        allow(
-            ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"],
-            sorted(
-                stack.format_arn(service="ecr", account=account, resource="repository", resource_name=repository)
-                for account, repository in r.ecr_repositories
-            ),
-        )
-        allow(["ecr:GetAuthorizationToken"], [anything])
+        # Training metrics (METRIC_DEFINITIONS) are published under /aws/sagemaker/.
+        grant_container_basics(
+            role, repositories=r.ecr_repositories, metric_namespace="/aws/sagemaker/*",
+            log_groups=[(f"/aws/sagemaker/{kind}", f"Jobs write one log stream per instance into /aws/sagemaker/{kind}")
+                        for kind in ("ProcessingJobs", "TrainingJobs")],
+        )  # fmt: skip
