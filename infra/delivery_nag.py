@@ -58,11 +58,10 @@ def _findings(policy: iam.CfnPolicy) -> list[str]:
     return sorted(set(found))
 
 
-def acknowledge_pipeline_findings(pipeline: pipelines.CodePipeline, artifact_bucket: s3.IBucket) -> list[str]:
-    """Acknowledge the known wildcards of every policy in ``pipeline``; returns them."""
+def acknowledge_pipeline_findings(pipeline: pipelines.CodePipeline, artifact_bucket: s3.IBucket) -> None:
+    """Acknowledge the known wildcards of every policy in ``pipeline``."""
     objects = "Resource::" + flatten(cdk.Stack.of(pipeline).resolve(artifact_bucket.bucket_arn)) + "/*"
     known = ((re.compile(re.escape(objects) + "$"), "Objects of the pipeline's own artifact bucket"), *KNOWN_WILDCARDS)
-    acknowledged = []
     for node in pipeline.node.find_all():
         if not isinstance(node, iam.CfnPolicy):
             continue
@@ -70,5 +69,3 @@ def acknowledge_pipeline_findings(pipeline: pipelines.CodePipeline, artifact_buc
             reason = next((reason for pattern, reason in known if pattern.match(finding)), None)
             if reason:
                 acknowledge(node, f"AwsSolutions-IAM5[{finding}]", reason)
-                acknowledged.append(f"{node.node.path}: {finding}")
-    return acknowledged
