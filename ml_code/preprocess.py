@@ -7,7 +7,8 @@ data/sample --output-dir build/out --tokenizer build/tiny-roberta``).
 Input: every .csv, .csv.gz, .tsv, .tsv.gz and .parquet file below --input-dir, streamed in
 chunks. Output under --output-dir: ``train/``, ``validation/``, ``test/`` with one Parquet
 part per instance (columns: ml_code.common.features, input_ids as list<int32>), and
-``report/processing_report-<host>.json``. With N instances and ShardedByS3Key input each
+``report/processing_report-<host>.json`` (row accounting, label counts, token lengths and
+pre-training bias per facet value: see ml_code/preprocessing/report.py). With N instances and ShardedByS3Key input each
 instance processes its own files; split membership is a function of the review id, so it
 is the same as in one run. Balancing is per instance: see ml_code/preprocessing/sampling.py
 for exactly what sharded and single runs share.

@@ -55,7 +55,7 @@ def _clean_file(source: Source, columns: ColumnMap, config: JobConfig, report: R
         rejected += chunk_rejected
         report.rows_read += len(chunk.frame) + chunk.malformed
         report.rejected.update(chunk_rejected)
-        report.labels_before.update(records["label_id"].tolist())
+        report.add_kept(records)
         LOG.info("%s: %d rows read, %d kept", source.relative, read, kept)
         if len(records):
             yield pa.RecordBatch.from_pandas(records, schema=spill.SPILL_SCHEMA, preserve_index=False)

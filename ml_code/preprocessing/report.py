@@ -3,6 +3,12 @@
 ``rows.read == rows.kept + rows.rejected`` and ``rows.kept == rows.written +
 rows.dropped_by_balancing``. Label counts are keyed by the sentiment names of
 ``ml_code.common.labels``.
+
+``bias.pre_training`` holds the pre-training bias figures of ``ml_code.common.facets`` per
+facet column and value: rows per class, CI and DPL of the value against the rest, on the
+rows kept (after validation) before balancing, of every split. Like every figure here they
+describe this instance's files only; the per-class counts add up over instances, CI and
+DPL do not (``facets.merged_pre_training`` recomputes them from the summed counts).
 """
 
 from __future__ import annotations
@@ -15,7 +21,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
+from ml_code.common.facets import FACET_COLUMNS, FacetCounts, pre_training_section
 from ml_code.common.labels import ID2LABEL
 from ml_code.common.splits import SPLITS
 from ml_code.preprocessing.feature_store import IngestStats
@@ -48,6 +56,7 @@ class Report:
     rows_read: int = 0
     rejected: Counter[str] = field(default_factory=Counter)
     labels_before: Counter[int] = field(default_factory=Counter)
+    facets_before: dict[str, FacetCounts] = field(default_factory=lambda: {c: FacetCounts() for c in FACET_COLUMNS})
     labels_after: Counter[int] = field(default_factory=Counter)
     splits: dict[str, Counter[int]] = field(default_factory=lambda: {s: Counter() for s in SPLITS})
     balance_target: int | None = None  # rows kept per label when balancing
@@ -67,6 +76,13 @@ class Report:
     @property
     def rows_written(self) -> int:
         return sum(self.labels_after.values())
+
+    def add_kept(self, records: pd.DataFrame) -> None:
+        """Count valid records (label_id and facet columns) before any balancing."""
+        label_ids = records["label_id"].tolist()
+        self.labels_before.update(label_ids)
+        for column, counts in self.facets_before.items():
+            counts.add(records[column].tolist(), label_ids)
 
     def add_written(
         self, split_types: list[str], label_ids: np.ndarray, lengths: np.ndarray, truncated: np.ndarray
@@ -107,6 +123,12 @@ class Report:
                 "max": int(np.flatnonzero(lengths)[-1]) if written else None,
                 "mean": round(float(np.arange(len(lengths)) @ lengths / written), 2) if written else None,
                 "truncated_share": round(self.truncated / written, 6) if written else 0.0,
+            },
+            "bias": {
+                "pre_training": pre_training_section(
+                    {column: counts.by_value() for column, counts in self.facets_before.items()},
+                    "rows kept after validation, before balancing, all splits, this instance's files",
+                )
             },
             "feature_store": (self.feature_store or IngestStats()).as_json(),
             "duration_seconds": round(self.duration_seconds, 3),

@@ -12,6 +12,7 @@ import pyarrow.parquet as pq
 import pytest
 from sklearn import metrics as sk
 
+from ml_code.common.facets import MAX_ACCURACY_GAP_JSON_PATH
 from ml_code.common.labels import ID2LABEL
 from ml_code.evaluate import parse_args
 from ml_code.training.metrics import ACCURACY_JSON_PATH, confusion_matrix, registry_metrics, scalar_metrics
@@ -67,6 +68,19 @@ def test_evaluation_json_has_the_registry_multiclass_schema(evaluated):
     assert sum(sum(row.values()) for row in matrix.values()) == test_rows
     diagonal = sum(matrix[name][name] for name in NAMES)
     assert metrics["accuracy"]["value"] == pytest.approx(diagonal / test_rows)
+
+
+def test_bias_figures_per_facet_and_the_gap_the_gate_reads(evaluated):
+    output, log, test_rows, _ = evaluated
+    evaluation = json.loads((output / "evaluation.json").read_text())
+    # The sample splits put every review in one category: one group, so no gap, but the key is there.
+    assert _at(evaluation, MAX_ACCURACY_GAP_JSON_PATH) == 0.0
+    assert evaluation["bias"]["max_accuracy_gap"] == {"value": 0.0, "facet": None, "groups": [], "min_group_size": 30}
+    (group,) = evaluation["bias"]["facets"]["product_category"].values()
+    assert group["count"] == test_rows
+    assert group["accuracy"] == pytest.approx(_at(evaluation, ACCURACY_JSON_PATH), abs=1e-6)
+    assert "## Accuracy by facet" in (output / "evaluation_report.md").read_text()
+    assert "max_facet_accuracy_gap=0.0000" in log
 
 
 def test_confusion_matrix_png_and_markdown_report_are_written(evaluated):

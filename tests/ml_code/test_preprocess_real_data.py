@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from ml_code.common.facets import MIN_GROUP_SIZE, MISSING_VALUE
 from ml_code.common.labels import ID2LABEL, sentiment_for_stars
 from tests.ml_code.preprocess_helpers import read_all, run_job
 
@@ -35,6 +36,23 @@ def test_counts_match_the_data_set_and_reconcile(unbalanced, expected):
     assert report["rows"]["kept"] == expected["kept"] == len(records)
     assert report["rejected_by_reason"]["empty_text"] == 845 == report["rows"]["rejected"]
     assert report["labels"]["before_balancing"] == expected["labels"]
+
+
+def test_report_has_pre_training_bias_per_department(unbalanced, real_data):
+    figures = unbalanced[0]["bias"]["pre_training"]["facets"]["product_category"]
+    frame = pd.read_csv(real_data, index_col=0)
+    kept = frame[frame["Review Text"].fillna("").str.strip() != ""]
+    department = kept["Department Name"].fillna("").str.strip().replace("", MISSING_VALUE)
+    positive = kept["Rating"] >= 4
+    assert set(figures) == set(department) >= {"Tops", "Dresses", "Bottoms", "Intimate", "Jackets", "Trend"}
+    for name, rows in department.value_counts().items():
+        member = department == name
+        assert figures[name]["rows"] == rows == sum(figures[name]["labels"].values())
+        assert figures[name]["labels"]["positive"] == positive[member].sum()
+        assert figures[name]["ci"] == pytest.approx((rows - (~member).sum()) / len(kept), abs=1e-6)
+        assert figures[name]["dpl"] == pytest.approx(positive[member].mean() - positive[~member].mean(), abs=1e-6)
+        assert figures[name]["below_min_group_size"] == (rows < MIN_GROUP_SIZE)
+    assert figures["Tops"]["ci"] < 0 and figures[MISSING_VALUE]["below_min_group_size"]
 
 
 def test_quirks_are_cleaned_out_of_every_text(unbalanced):
