@@ -18,6 +18,9 @@ split keeps the balanced mix.
 Writes:
   --dataset-dir/baseline.csv    header + one row per review (columns: record_preprocessor.FEATURES);
                                 alone in its folder because the analyzer reads every file there
+  --reference-dir/reference.csv the monitoring reference of ml_code/monitor.py (Evidently): the
+                                same rows with the review text first and the true class last
+                                (columns: review_text, FEATURES..., label)
   --summary-dir/baseline_summary.json  sample, label shares, truncation, length quantiles
 """
 
@@ -42,6 +45,8 @@ from ml_code.monitoring.record_preprocessor import FEATURES, features
 
 LOG = logging.getLogger("ml_code.baseline")
 DATASET_FILE = "baseline.csv"
+REFERENCE_FILE = "reference.csv"
+REFERENCE_COLUMNS = ("review_text", *FEATURES, "label")  # ml_code/monitor.py reads these
 SUMMARY_FILE = "baseline_summary.json"
 # 5,000 reviews put a quantile's rank error near 1%, far below the monitor's 0.1 drift
 # threshold, and roberta-base scores them on a 4-vCPU processing instance in minutes.
@@ -61,6 +66,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     path("report-dir", PROCESSING / "report", "Preprocess's report folder (read for --label-mix natural)")
     path("dataset-dir", PROCESSING / "baseline" / "dataset", "where baseline.csv goes (nothing else is written there)")
     path("summary-dir", PROCESSING / "baseline" / "summary", "where baseline_summary.json goes")
+    path("reference-dir", PROCESSING / "baseline" / "reference", "where reference.csv (text, features, label) goes")
     path("exit-message-file", Path("/opt/ml/output/message"), "SageMaker's failure reason file")
     parser.add_argument("--max-records", type=int, default=DEFAULT_MAX_RECORDS,
                         help=f"reviews in the baseline at most (default {DEFAULT_MAX_RECORDS})")  # fmt: skip
@@ -199,13 +205,26 @@ def summarize(rows: list[dict], sample: list[dict], rows_read: int, max_length: 
 
 
 def write_outputs(rows: list[dict], summary: dict, dataset_dir: Path, summary_dir: Path) -> None:
-    dataset_dir.mkdir(parents=True, exist_ok=True)
-    with open(dataset_dir / DATASET_FILE, "w", newline="", encoding="utf-8") as out:
-        writer = csv.DictWriter(out, fieldnames=FEATURES, lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(rows)
+    _write_csv(dataset_dir / DATASET_FILE, FEATURES, rows)
     summary_dir.mkdir(parents=True, exist_ok=True)
     (summary_dir / SUMMARY_FILE).write_text(json.dumps(summary, indent=2) + "\n")
+
+
+def write_reference(rows: list[dict], sample: list[dict], reference_dir: Path) -> None:
+    """reference.csv: each baseline row with its review text and true class name."""
+    _write_csv(
+        reference_dir / REFERENCE_FILE,
+        REFERENCE_COLUMNS,
+        ({"review_text": s["text"], **row, "label": s["label"]} for row, s in zip(rows, sample, strict=True)),
+    )
+
+
+def _write_csv(path: Path, columns: tuple[str, ...], rows) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", newline="", encoding="utf-8") as out:
+        writer = csv.DictWriter(out, fieldnames=columns, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -226,6 +245,7 @@ def main(argv: list[str] | None = None) -> None:
     summary = summarize(rows, sample, rows_read, max_length, args.label_mix)
     summary["seconds"] = round(time.monotonic() - started, 1)
     write_outputs(rows, summary, args.dataset_dir, args.summary_dir)
+    write_reference(rows, sample, args.reference_dir)
     LOG.info(
         "[baseline] %d rows -> %s; predicted %s, truncated %.1f%%, %.1f s",
         len(rows), args.dataset_dir / DATASET_FILE, summary["predicted_label_shares"],

@@ -55,6 +55,10 @@ class RecordError(ValueError):
     """This captured record cannot become feature rows; the message says why."""
 
 
+class UnknownContentType(RecordError):
+    """The captured request has a content type the endpoint does not serve."""
+
+
 def features(text: str, answer: dict) -> dict:
     """The feature row of one text and the handler's answer for it, in FEATURES order."""
     try:
@@ -159,7 +163,7 @@ def request_texts(body: str, content_type) -> list[str]:
             raise RecordError("CSV request with more than one column")
         texts = [row[0] for row in rows]
     else:
-        raise RecordError(f"request content type {content_type!r} is not one the endpoint serves")
+        raise UnknownContentType(f"request content type {content_type!r} is not one the endpoint serves")
     if not texts or not all(isinstance(text, str) for text in texts):
         raise RecordError(f"request texts are not all strings: {_short(texts)}")
     return texts
@@ -175,8 +179,7 @@ def response_answers(body: str, content_type) -> list:
     return document
 
 
-def record_features(inference_record) -> list[dict]:
-    """Every feature row of one captured record; RecordError if it cannot be read."""
+def _texts_and_rows(inference_record) -> tuple[list[str], list[dict]]:
     capture = _part(inference_record, "captureData")
     if capture is not None:  # a plain dict in the capture format
         request, response = _part(capture, "endpointInput"), _part(capture, "endpointOutput")
@@ -186,12 +189,39 @@ def record_features(inference_record) -> list[dict]:
     answers = response_answers(body_text(response, "endpointOutput"), _part(response, "observedContentType"))
     if len(answers) != len(texts):
         raise RecordError(f"{len(texts)} texts in the request but {len(answers)} answers in the response")
-    return [features(text, answer) for text, answer in zip(texts, answers)]
+    return texts, [features(text, answer) for text, answer in zip(texts, answers)]
+
+
+def record_features(inference_record) -> list[dict]:
+    """Every feature row of one captured record; RecordError if it cannot be read."""
+    return _texts_and_rows(inference_record)[1]
+
+
+def record_texts(inference_record) -> dict:
+    """One captured record for the monitoring job (ml_code/monitor.py), which needs the texts too:
+    {"event_id", "inference_id", "inference_time", "texts": [text, ...], "rows": [FEATURES row, ...]}
+    (texts and rows in request order; ids and time None when the capture lacks them).
+    RecordError if the record cannot be read."""
+    texts, rows = _texts_and_rows(inference_record)
+    return {**_metadata(inference_record), "texts": texts, "rows": rows}
+
+
+def _metadata(inference_record) -> dict:
+    metadata = _part(inference_record, "eventMetadata") or _part(inference_record, "event_metadata")
+
+    def field(*names):
+        values = [_part(metadata, name) for name in names] if metadata is not None else []
+        return next((str(value) for value in values if value is not None), None)
+
+    return {
+        "event_id": field("eventId", "event_id"),
+        "inference_id": field("inferenceId", "inference_id"),
+        "inference_time": field("inferenceTime", "event_time"),
+    }
 
 
 def _event_id(inference_record) -> str:
-    metadata = _part(inference_record, "eventMetadata") or _part(inference_record, "event_metadata")
-    return str((_part(metadata, "eventId") or _part(metadata, "event_id")) if metadata is not None else None)
+    return str(_metadata(inference_record)["event_id"])
 
 
 def preprocess_handler(inference_record, logger=None):

@@ -58,13 +58,32 @@ def run(tmp_path_factory, trained, splits):
     baseline.main([
         "--model-dir", str(model_dir), "--train-dir", str(train_dir), "--report-dir", str(report_dir),
         "--dataset-dir", str(out / "dataset"), "--summary-dir", str(out / "summary"),
-        "--max-records", str(RECORDS), "--chunk-size", "100", "--exit-message-file", str(out / "message"),
+        "--reference-dir", str(out / "reference"), "--max-records", str(RECORDS), "--chunk-size", "100",
+        "--exit-message-file", str(out / "message"),
     ])  # fmt: skip
     with open(out / "dataset" / "baseline.csv", newline="", encoding="utf-8") as handle:
         reader = csv.DictReader(handle)
         header, rows = reader.fieldnames, list(reader)
     summary = json.loads((out / "summary" / "baseline_summary.json").read_text())
     return header, rows, summary, out
+
+
+def test_the_monitoring_reference_is_each_baseline_row_with_its_text_and_true_class(run, splits):
+    """ml_code/monitor.py reads reference.csv with pandas: text (CRLF, quotes and all) survives the trip."""
+    import pandas as pd
+
+    header, rows, _, out = run
+    sample, _ = sample_reviews(splits[0], RECORDS, _shares())
+    assert [p.name for p in (out / "reference").iterdir()] == ["reference.csv"]
+    reference = pd.read_csv(out / "reference" / "reference.csv", keep_default_na=False)
+    assert list(reference.columns) == ["review_text", *FEATURES, "label"] and len(reference) == len(rows)
+    assert reference["review_text"].tolist() == [s["text"] for s in sample]
+    assert reference["label"].tolist() == [s["label"] for s in sample]
+    assert any("\r\n" in text for text in reference["review_text"])  # the data set's line breaks, kept
+    as_text = reference[list(header)].astype(str).to_dict("records")
+    assert [row["predicted_label"] for row in as_text] == [row["predicted_label"] for row in rows]
+    assert reference["confidence"].tolist() == [float(row["confidence"]) for row in rows]
+    assert reference["token_count"].tolist() == [int(row["token_count"]) for row in rows]
 
 
 def _shares() -> dict[str, float]:
@@ -168,5 +187,6 @@ def test_runs_as_a_script_and_help_explains_the_outputs():
     command = [sys.executable, "ml_code/baseline.py", "--help"]
     result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stderr
-    for fragment in ("--max-records", "--label-mix", "baseline.csv", "/opt/ml/processing/train", "before balancing"):
+    fragments = ("--max-records", "--label-mix", "baseline.csv", "/opt/ml/processing/train", "before balancing")
+    for fragment in (*fragments, "--reference-dir", "reference.csv"):
         assert fragment in result.stdout
