@@ -14,6 +14,7 @@ from typing import Any, Mapping
 from ml_code.common.containers import INFERENCE_INSTANCE_TYPES
 
 ENVIRONMENT_NAMES = ("dev", "staging", "prod")
+MONITORING_ENGINES = ("evidently", "model_monitor")
 # `cdk synth -c mlops.model_package_arn.staging=arn:...`: the package the delivery pipeline
 # promotes; flat keys because -c cannot reach into cdk.json's nested objects.
 MODEL_PACKAGE_CONTEXT = "mlops.model_package_arn."
@@ -78,6 +79,9 @@ class PipelineConfig:
     batch_size: int
     max_seq_length: int
     step_caching: bool  # reuse a step's result when its inputs are unchanged (30 days)
+    # The gate's largest allowed accuracy gap between facet groups (evaluation.json's
+    # bias.max_accuracy_gap); 1.0 turns the check off.
+    max_facet_accuracy_gap: float
 
 
 @dataclass(frozen=True)
@@ -115,10 +119,16 @@ class ServingConfig:
 
 @dataclass(frozen=True)
 class MonitoringConfig:
-    schedule: str  # SageMaker monitoring schedules take cron only (hourly at most)
+    # "evidently" (default): our own monitoring job (ml_code/monitor.py), which any account can
+    # run. "model_monitor": SageMaker Model Monitor, closed to new customers since 2026, only
+    # for accounts that already use it.
+    engine: str
+    schedule: str  # cron: EventBridge for evidently; Model Monitor takes cron only (hourly at most)
+    window_hours: int  # evidently: the hours of capture each run judges (the schedule's period)
     instance_type: str
-    drift_threshold: float  # baseline drift distance above which a feature alarms
+    drift_threshold: float  # per-feature drift distance (Wasserstein normed, Jensen-Shannon) above which it drifted
     ground_truth_s3_uri: str | None  # None ("none"): no model-quality monitoring
+    accuracy_alarm_margin: float  # evidently: alarm when live accuracy is this far under the package's evaluation
     retrain_on_drift: bool
 
 
@@ -185,6 +195,10 @@ class EnvironmentConfig:
     @property
     def batch_pipeline_name(self) -> str:
         return f"{self.prefix}-batch-scoring"
+
+    @property
+    def monitor_pipeline_name(self) -> str:
+        return f"{self.prefix}-monitor"
 
 
 @dataclass(frozen=True)
@@ -366,13 +380,17 @@ def _environment(project: str, name: str, env: _Section, model_package_arn: str 
             # RoBERTa's position embeddings stop at 512 tokens.
             max_seq_length=pipeline.integer("max_seq_length", 8, 512),
             step_caching=pipeline.flag("step_caching"),
+            max_facet_accuracy_gap=pipeline.fraction("max_facet_accuracy_gap"),
         ),
         serving=serving,
         monitoring=MonitoringConfig(
+            engine=monitoring.choice("engine", MONITORING_ENGINES),
             schedule=monitoring.text("schedule", _CRON, "cron(m h dom mon dow year), hourly at most"),
+            window_hours=monitoring.integer("window_hours", 1, 168),
             instance_type=monitoring.text("instance_type", _INSTANCE, "a SageMaker instance type like ml.m5.xlarge"),
             drift_threshold=monitoring.positive_number("drift_threshold", 1.0),
             ground_truth_s3_uri=monitoring.optional_text("ground_truth_s3_uri", _S3_URI, "an s3:// URI"),
+            accuracy_alarm_margin=monitoring.fraction("accuracy_alarm_margin"),
             retrain_on_drift=monitoring.flag("retrain_on_drift"),
         ),
         batch_scoring=BatchScoringConfig(enabled=batch.flag("enabled"), **_compute(batch)),

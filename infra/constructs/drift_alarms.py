@@ -1,6 +1,8 @@
-"""Alarms on Model Monitor's drift metrics; in ALARM they notify and start a retraining."""
+"""Alarms on the monitoring job's drift metrics; in ALARM they notify and start a retraining."""
 
 from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
 
 import aws_cdk as cdk
 from aws_cdk import aws_cloudwatch as cloudwatch
@@ -10,15 +12,32 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
-DATA_METRICS = "aws/sagemaker/Endpoints/data-metrics"
+DATA_METRICS = "aws/sagemaker/Endpoints/data-metrics"  # Model Monitor's (the opt-in engine)
+
+
+def model_monitor_drift_metric(endpoint_name: str, schedule_name: str, feature: str) -> cloudwatch.Metric:
+    """Model Monitor's per-feature baseline distance, published once per hourly run."""
+    return cloudwatch.Metric(
+        namespace=DATA_METRICS, metric_name=f"feature_baseline_drift_{feature}", statistic="Maximum",
+        dimensions_map={"Endpoint": endpoint_name, "MonitoringSchedule": schedule_name}, period=cdk.Duration.hours(1),
+    )  # fmt: skip
+
+
+def evidently_drift_metric(namespace: str, endpoint_name: str, feature: str, period: cdk.Duration) -> cloudwatch.Metric:
+    """ml_code/monitor.py's per-feature verdict: 1 when Evidently found the feature drifted."""
+    return cloudwatch.Metric(
+        namespace=namespace, metric_name="FeatureDrifted", statistic="Maximum",
+        dimensions_map={"Endpoint": endpoint_name, "Feature": feature}, period=period,
+    )  # fmt: skip
 
 
 class DriftAlarms(Construct):
-    """One alarm per monitored feature, one composite alarm over them.
+    """One alarm per monitored feature (``feature_metrics``: feature -> metric, in ALARM above
+    ``threshold``), plus ``extra_alarms``, under one composite alarm.
 
     The composite alarm notifies ``topic``; when ``retrain_pipeline_arn`` is given, an
     EventBridge rule on its state change to ALARM starts that pipeline on its default input.
-    The monitor publishes once per run (hourly), hence one datapoint per 1-hour period.
+    The monitor publishes once per run, hence one datapoint per metric period.
     """
 
     def __init__(
@@ -27,30 +46,29 @@ class DriftAlarms(Construct):
         construct_id: str,
         *,
         endpoint_name: str,
-        schedule_name: str,
-        features: tuple[str, ...],
+        feature_metrics: Mapping[str, cloudwatch.Metric],
         threshold: float,
+        what: str,  # how the threshold reads in alarm descriptions
         topic: sns.ITopic,
         retrain_pipeline_arn: str | None,
+        extra_alarms: Sequence[cloudwatch.IAlarm] = (),
     ) -> None:
         super().__init__(scope, construct_id)
-        dimensions = {"Endpoint": endpoint_name, "MonitoringSchedule": schedule_name}
         alarms = [
             cloudwatch.Alarm(
                 self, f"Drift{index}", alarm_name=f"{endpoint_name}-drift-{feature}",
-                alarm_description=f"Captured {feature} drifted from the training baseline (distance > {threshold})",
-                metric=cloudwatch.Metric(namespace=DATA_METRICS, metric_name=f"feature_baseline_drift_{feature}",
-                                         dimensions_map=dimensions, statistic="Maximum", period=cdk.Duration.hours(1)),
-                threshold=threshold, evaluation_periods=1,
+                alarm_description=f"Captured {feature} drifted from the training reference ({what} > {threshold})",
+                metric=metric, threshold=threshold, evaluation_periods=1,
                 comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
                 treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
             )
-            for index, feature in enumerate(features)
+            for index, (feature, metric) in enumerate(feature_metrics.items())
         ]  # fmt: skip
+        self.alarms = alarms
         self.composite = cloudwatch.CompositeAlarm(
             self, "AnyDrift", composite_alarm_name=f"{endpoint_name}-data-drift",
-            alarm_description="Model Monitor found the served data drifting from the training baseline",
-            alarm_rule=cloudwatch.AlarmRule.any_of(*alarms),
+            alarm_description="Monitoring found the served data drifting from the training reference, or the model's accuracy falling",
+            alarm_rule=cloudwatch.AlarmRule.any_of(*alarms, *extra_alarms),
         )  # fmt: skip
         self.composite.add_alarm_action(actions.SnsAction(topic))
         if retrain_pipeline_arn is None:

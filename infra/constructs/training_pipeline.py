@@ -51,8 +51,12 @@ class TrainingPipeline(Construct):
                 feature_group_name=feature_group_name,
                 model_package_group_name=model_package_group_name,
                 pipeline_name=self.pipeline_name,
-                # The quality-check step runs Model Monitor's analyzer image.
-                ecr_repositories=frozenset({*images.repositories(), repository_of(analyzer_image_uri(config.region))}),
+                # The opt-in Model Monitor engine's quality-check step runs the analyzer image.
+                ecr_repositories=frozenset(
+                    {*images.repositories(), repository_of(analyzer_image_uri(config.region))}
+                    if config.monitoring.engine == "model_monitor"
+                    else images.repositories()
+                ),
             ),
         ).role
         # The SDK looks a role up in IAM unless its value contains "/", which a bare

@@ -18,9 +18,6 @@ from infra.pipeline.sdk_session import offline_pipeline_session
 from infra.pipeline.steps import StepContext, evaluate_step, gate_step, preprocess_step, train_step
 
 
-# GPU types the registered model may be deployed to (endpoints) or batch-scored on.
-
-
 def build_pipeline(
     config: EnvironmentConfig,
     *,
@@ -54,6 +51,7 @@ def build_pipeline(
         inference_instance_types=inference_instance_types,
         use_spot=config.training.use_spot,
         cache=CacheConfig(enable_caching=config.pipeline.step_caching, expire_after="P30D"),
+        monitoring_engine=config.monitoring.engine,
     )
     preprocess = preprocess_step(ctx, params)
     train = train_step(ctx, params, preprocess)

@@ -1,10 +1,17 @@
-"""The data-quality baseline of a model that passed the gate: BaselineFeatures -> DataQualityBaseline.
+"""The monitoring reference of a model that passed the gate: BaselineFeatures [-> DataQualityBaseline].
 
 BaselineFeatures runs ml_code/baseline.py: the trained model scores a sample of the train
 split, and each review becomes a row of ml_code/monitoring/record_preprocessor.py's FEATURES
-(the rows Model Monitor computes from captured traffic). DataQualityBaseline is a
-QualityCheckStep: SageMaker's Model Monitor analyzer turns that CSV into statistics.json and
-constraints.json under <models bucket>/baselines/<execution id>/data-quality/. Register
+(the rows the monitoring job computes from captured traffic). Its ``reference`` output
+(reference.csv: the text, the features and the true label) goes to
+<models bucket>/baselines/<execution id>/reference/, and Register records that URI with the
+package (CustomerMetadataProperties["MonitoringReferenceUri"]): the Evidently monitoring job
+(ml_code/monitor.py) compares traffic with the reference of whichever package is served.
+
+Only with ``monitoring.engine: "model_monitor"`` (accounts that already use Model Monitor,
+which AWS closed to new customers) does DataQualityBaseline follow: a QualityCheckStep in which
+SageMaker's Model Monitor analyzer turns baseline.csv into statistics.json and
+constraints.json under <models bucket>/baselines/<execution id>/data-quality/. Register then
 attaches both to the model package, as ModelMetrics.ModelDataQuality and as
 DriftCheckBaselines.ModelDataQuality (what the serving stack's monitoring schedule reads).
 
@@ -35,8 +42,15 @@ from ml_code.common.splits import REPORT_DIR, TRAIN
 BASELINE_FEATURES = "BaselineFeatures"
 DATA_QUALITY = "DataQualityBaseline"
 BASELINES_PREFIX = "baselines"
-DATASET_OUTPUT, SUMMARY_OUTPUT = "dataset", "summary"
+DATASET_OUTPUT, SUMMARY_OUTPUT, REFERENCE_OUTPUT = "dataset", "summary", "reference"
+REFERENCE_METADATA_KEY = "MonitoringReferenceUri"  # ml_code/monitor.py reads it from the package
 JSON = "application/json"
+
+
+def baselines_uri(ctx: StepContext, what: str) -> Join:
+    """<models bucket>/baselines/<execution id>/<what>: monitoring artifacts of the package, kept
+    beside its model.tar.gz so every environment that serves the package can read them."""
+    return Join(on="/", values=[ctx.models_uri, BASELINES_PREFIX, ExecutionVariables.PIPELINE_EXECUTION_ID, what])
 
 
 def baseline_features_step(
@@ -59,8 +73,15 @@ def baseline_features_step(
             ),
         ],
         outputs=[
-            ProcessingOutput(output_name=name, source=f"{PROCESSING_ROOT}/baseline/{name}")
-            for name in (DATASET_OUTPUT, SUMMARY_OUTPUT)
+            *(
+                ProcessingOutput(output_name=name, source=f"{PROCESSING_ROOT}/baseline/{name}")
+                for name in (DATASET_OUTPUT, SUMMARY_OUTPUT)
+            ),
+            ProcessingOutput(
+                output_name=REFERENCE_OUTPUT,
+                source=f"{PROCESSING_ROOT}/baseline/{REFERENCE_OUTPUT}",
+                destination=baselines_uri(ctx, REFERENCE_OUTPUT),
+            ),
         ],
     )
     return ProcessingStep(BASELINE_FEATURES, step_args=args, cache_config=ctx.cache, retry_policies=JOB_RETRIES)
@@ -68,9 +89,7 @@ def baseline_features_step(
 
 def data_quality_step(ctx: StepContext, params: PipelineParameters, features: ProcessingStep) -> QualityCheckStep:
     dataset = features.properties.ProcessingOutputConfig.Outputs[DATASET_OUTPUT].S3Output.S3Uri
-    output = Join(
-        on="/", values=[ctx.models_uri, BASELINES_PREFIX, ExecutionVariables.PIPELINE_EXECUTION_ID, "data-quality"]
-    )
+    output = baselines_uri(ctx, "data-quality")
     check_job = CheckJobConfig(
         role=ctx.role_arn,
         instance_count=1,
@@ -97,22 +116,31 @@ def data_quality_step(ctx: StepContext, params: PipelineParameters, features: Pr
 @dataclass(frozen=True)
 class BaselineSteps:
     features: ProcessingStep
-    quality: QualityCheckStep
+    quality: QualityCheckStep | None  # Model Monitor's baseline: the opt-in engine only
 
     @property
     def steps(self) -> list:
-        return [self.features, self.quality]
+        return [self.features] if self.quality is None else [self.features, self.quality]
+
+    def customer_metadata(self) -> dict[str, object]:
+        """What Register records with the package: where its monitoring reference is."""
+        outputs = self.features.properties.ProcessingOutputConfig.Outputs
+        return {REFERENCE_METADATA_KEY: outputs[REFERENCE_OUTPUT].S3Output.S3Uri}
 
     def model_metrics(self) -> dict[str, MetricsSource]:
         """ModelMetrics keyword arguments: the baseline as the package's data-quality metrics."""
+        if self.quality is None:
+            return {}
         props = self.quality.properties
         return {
             "model_data_statistics": MetricsSource(s3_uri=props.CalculatedBaselineStatistics, content_type=JSON),
             "model_data_constraints": MetricsSource(s3_uri=props.CalculatedBaselineConstraints, content_type=JSON),
         }
 
-    def drift_check_baselines(self) -> DriftCheckBaselines:
-        """What a monitoring schedule for this package compares traffic with."""
+    def drift_check_baselines(self) -> DriftCheckBaselines | None:
+        """What a Model Monitor schedule for this package compares traffic with."""
+        if self.quality is None:
+            return None
         props = self.quality.properties
         return DriftCheckBaselines(
             model_data_statistics=MetricsSource(s3_uri=props.BaselineUsedForDriftCheckStatistics, content_type=JSON),
@@ -124,4 +152,5 @@ def baseline_steps(
     ctx: StepContext, params: PipelineParameters, preprocess: ProcessingStep, train: TrainingStep
 ) -> BaselineSteps:
     features = baseline_features_step(ctx, params, preprocess, train)
-    return BaselineSteps(features, data_quality_step(ctx, params, features))
+    quality = data_quality_step(ctx, params, features) if ctx.monitoring_engine == "model_monitor" else None
+    return BaselineSteps(features, quality)

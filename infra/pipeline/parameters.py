@@ -28,6 +28,7 @@ class PipelineParameters:
     batch_size: ParameterInteger
     max_seq_length: ParameterInteger
     min_accuracy: ParameterFloat
+    max_facet_accuracy_gap: ParameterFloat
     model_approval_status: ParameterString
 
     def all(self) -> list:
@@ -47,6 +48,8 @@ def pipeline_parameters(config: EnvironmentConfig, default_input_uri: str) -> Pi
         batch_size=ParameterInteger("BatchSize", config.pipeline.batch_size),
         max_seq_length=ParameterInteger("MaxSeqLength", config.pipeline.max_seq_length),
         min_accuracy=ParameterFloat("MinAccuracy", config.pipeline.min_accuracy),
+        # 1.0 (the shipped default) lets any gap pass: the bias check is opt-in.
+        max_facet_accuracy_gap=ParameterFloat("MaxFacetAccuracyGap", config.pipeline.max_facet_accuracy_gap),
         # Registered versions wait for a human (or the promotion pipeline) to approve them.
         model_approval_status=ParameterString(MODEL_APPROVAL_STATUS, "PendingManualApproval"),
     )

@@ -1,8 +1,9 @@
 """The training pipeline's steps, built with the SageMaker SDK's classic workflow API.
 
-Preprocess -> Train -> Evaluate -> (accuracy >= MinAccuracy ?
-    BaselineFeatures -> DataQualityBaseline -> Register : Fail).
-The two baseline steps live in ``monitoring_steps``.
+Preprocess -> Train -> Evaluate -> (accuracy >= MinAccuracy and largest facet accuracy gap
+    <= MaxFacetAccuracyGap ? BaselineFeatures [-> DataQualityBaseline] -> Register : Fail).
+The baseline steps live in ``monitoring_steps`` (DataQualityBaseline only with the opt-in
+Model Monitor engine).
 
 Code reaches the containers as one deterministic tar.gz of ``ml_code/`` (an S3 URI, so the
 SDK uploads nothing). Training uses the Hugging Face estimator's ``source_dir``; the two
@@ -23,7 +24,7 @@ from sagemaker.model_metrics import MetricsSource, ModelMetrics
 from sagemaker.processing import ProcessingInput, ProcessingOutput, Processor
 from sagemaker.workflow.condition_step import ConditionStep
 from sagemaker.workflow.execution_variables import ExecutionVariables
-from sagemaker.workflow.conditions import ConditionGreaterThanOrEqualTo
+from sagemaker.workflow.conditions import ConditionGreaterThanOrEqualTo, ConditionLessThanOrEqualTo
 from sagemaker.workflow.fail_step import FailStep
 from sagemaker.workflow.functions import Join, JsonGet
 from sagemaker.workflow.properties import PropertyFile
@@ -32,6 +33,7 @@ from sagemaker.workflow.steps import CacheConfig, ProcessingStep, TrainingStep
 
 from infra.pipeline.parameters import PipelineParameters
 from infra.pipeline.retries import JOB_RETRIES, SERVICE_RETRIES
+from ml_code.common.facets import MAX_ACCURACY_GAP_JSON_PATH  # evaluate.py writes it, 0.0 without facets
 from ml_code.common.splits import REPORT_DIR, SPLITS, TEST, TRAIN, VALIDATION
 
 if TYPE_CHECKING:  # monitoring_steps builds on this module's helpers
@@ -61,6 +63,7 @@ class StepContext:
     inference_instance_types: tuple[str, ...]
     use_spot: bool
     cache: CacheConfig
+    monitoring_engine: str  # "evidently" or "model_monitor" (adds Model Monitor's baseline step)
 
 
 def _script_processor(
@@ -185,7 +188,17 @@ def evaluate_step(
                 input_name=TEST,
             ),
         ],
-        outputs=[ProcessingOutput(output_name="evaluation", source=f"{PROCESSING_ROOT}/evaluation")],
+        # Beside the package's monitoring reference, where every environment serving the
+        # package may read it: the monitoring job compares live accuracy with this one.
+        outputs=[
+            ProcessingOutput(
+                output_name="evaluation",
+                source=f"{PROCESSING_ROOT}/evaluation",
+                destination=Join(
+                    on="/", values=[ctx.models_uri, "baselines", ExecutionVariables.PIPELINE_EXECUTION_ID, "evaluation"]
+                ),
+            )
+        ],
     )
     step = ProcessingStep(
         "Evaluate", step_args=args, property_files=[report], cache_config=ctx.cache, retry_policies=JOB_RETRIES
@@ -200,9 +213,10 @@ def gate_step(
     evaluate: tuple[ProcessingStep, PropertyFile],
     baseline: BaselineSteps,
 ) -> ConditionStep:
-    """Passed: baseline the model's features, then register it with its metrics and baseline. Else: fail."""
+    """Passed: baseline the model's features, then register it with its metrics and reference. Else: fail."""
     train_job, (evaluate, report) = train, evaluate
     accuracy = JsonGet(step_name=evaluate.name, property_file=report, json_path=ACCURACY_JSON_PATH)
+    facet_gap = JsonGet(step_name=evaluate.name, property_file=report, json_path=MAX_ACCURACY_GAP_JSON_PATH)
     evaluation_uri = Join(
         on="/",
         values=[evaluate.properties.ProcessingOutputConfig.Outputs["evaluation"].S3Output.S3Uri, EVALUATION_FILE],
@@ -228,6 +242,7 @@ def gate_step(
                 **baseline.model_metrics(),
             ),
             drift_check_baselines=baseline.drift_check_baselines(),
+            customer_metadata_properties=baseline.customer_metadata(),
             description="RoBERTa review sentiment classifier (negative / neutral / positive)",
         ),
         retry_policies=SERVICE_RETRIES,
@@ -235,12 +250,20 @@ def gate_step(
     fail = FailStep(
         name="AccuracyBelowThreshold",
         error_message=Join(
-            on=" ", values=["Model accuracy", accuracy, "is below the MinAccuracy threshold", params.min_accuracy]
-        ),
+            on=" ",
+            values=[
+                "Model accuracy", accuracy, "(MinAccuracy", params.min_accuracy,
+                ") or largest facet accuracy gap", facet_gap, "(MaxFacetAccuracyGap", params.max_facet_accuracy_gap,
+                ") failed the gate",
+            ],
+        ),  # fmt: skip
     )
     return ConditionStep(
         name="AccuracyGate",
-        conditions=[ConditionGreaterThanOrEqualTo(left=accuracy, right=params.min_accuracy)],
+        conditions=[
+            ConditionGreaterThanOrEqualTo(left=accuracy, right=params.min_accuracy),
+            ConditionLessThanOrEqualTo(left=facet_gap, right=params.max_facet_accuracy_gap),
+        ],
         if_steps=[*baseline.steps, register],
         else_steps=[fail],
     )

@@ -8,6 +8,7 @@ a package in the registry updates the endpoint at once through lambdas/deploy_mo
 from __future__ import annotations
 
 import aws_cdk as cdk
+from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_s3_assets as s3_assets
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_ssm as ssm
@@ -18,7 +19,8 @@ from infra.constructs.approval_deployer import ApprovalDeployer
 from infra.constructs.artifact_source import ArtifactSource
 from infra.constructs.delivery_checks_role import DeliveryChecksRole
 from infra.constructs.data_quality_monitor import DataQualityMonitor, MonitorInputs
-from infra.constructs.drift_alarms import DriftAlarms
+from infra.constructs.drift_alarms import DriftAlarms, evidently_drift_metric, model_monitor_drift_metric
+from infra.constructs.drift_monitor import DriftMonitor
 from infra.constructs.endpoint_alarms import EndpointAlarms
 from infra.constructs.endpoint_autoscaling import EndpointAutoscaling
 from infra.constructs.model_quality_monitor import ModelQualityMonitor
@@ -28,7 +30,9 @@ from infra.constructs.ops_key import ops_key
 from infra.constructs.package_baseline import PackageBaseline
 from infra.constructs.sentiment_endpoint import VARIANT, SentimentEndpoint
 from infra.pipeline.images import analyzer_image_uri, image_uris_for, repository_of
+from infra.pipeline.monitor_definition import metrics_namespace
 from infra.removal import removal_policy
+from infra.s3_arns import objects_arn
 from infra.stacks.data_stack import DataStack
 from infra.stacks.pipeline_stack import PipelineStack
 from ml_code.monitoring import record_preprocessor
@@ -37,6 +41,8 @@ CAPTURE_PREFIX = "datacapture"
 # Every feature is monitored and reported; alarms watch these. The class probabilities move
 # with confidence and the predicted label, and would only repeat their alarms.
 DRIFT_ALARM_FEATURES = tuple(f for f in record_preprocessor.FEATURES if not f.startswith("prob_"))
+# Evidently also judges the review text itself (a domain classifier on the words).
+MONITORED_FEATURES = (*DRIFT_ALARM_FEATURES, "review_text")
 REPORTS_PREFIX = "monitoring-reports"
 
 
@@ -71,14 +77,14 @@ class ServingStack(cdk.Stack):
         ).role
         self.endpoint = None
         if serving.model_package_arn:
-            self._endpoint(config, data, pipeline, artifacts)
+            self._endpoint(config, data, pipeline, artifacts, source)
         if serving.deploy_on_approval:
             self.deployer = ApprovalDeployer(
                 self, "DeployOnApproval", config=config, key=self.key, topic=self.alerts,
                 model_role_arn=self.model_role.role_arn if self.endpoint else None, lake_key_arn=data.lake.key.key_arn,
             )  # fmt: skip
 
-    def _endpoint(self, config, data, pipeline, artifacts) -> None:
+    def _endpoint(self, config, data, pipeline, artifacts, source) -> None:
         serving, lake, name = config.serving, data.lake, config.endpoint_name
         monitoring_arn = data.exported_bucket_arn("monitoring")
         images = image_uris_for(config.region)
@@ -106,9 +112,52 @@ class ServingStack(cdk.Stack):
             self, "ServedModel", parameter_name=config.served_model_parameter, string_value=serving.model_package_arn,
             description=f"Model package the {name} endpoint serves",
         )  # fmt: skip
-        self._monitoring(config, data, pipeline, monitoring_arn, artifacts)
+        self._monitoring(config, data, pipeline, monitoring_arn, artifacts, source)
 
-    def _monitoring(self, config, data, pipeline, monitoring_arn, artifacts) -> None:
+    def _monitoring(self, config, data, pipeline, monitoring_arn, artifacts, source) -> None:
+        """The default engine runs our Evidently job; Model Monitor only where an account opts in."""
+        name, monitoring = config.endpoint_name, config.monitoring
+        retrain = pipeline.training.pipeline_arn if monitoring.retrain_on_drift else None
+        if monitoring.engine == "model_monitor":
+            schedule_name = self._model_monitor(config, data, monitoring_arn, artifacts)
+            self.drift = DriftAlarms(
+                self, "Drift", endpoint_name=name, threshold=monitoring.drift_threshold, what="baseline distance",
+                feature_metrics={f: model_monitor_drift_metric(name, schedule_name, f) for f in DRIFT_ALARM_FEATURES},
+                topic=self.alerts, retrain_pipeline_arn=retrain,
+            )  # fmt: skip
+            return
+        lake = data.lake
+        self.monitor = DriftMonitor(
+            self, "Monitor", config=config,
+            capture_prefix=f"{CAPTURE_PREFIX}/{name}", reports_prefix=f"{REPORTS_PREFIX}/{name}",
+            monitoring_bucket_name=lake.monitoring.bucket_name, monitoring_bucket_arn=monitoring_arn,
+            key_arn=lake.key.key_arn, artifacts=artifacts,
+            group_arns=[self.format_arn(service="sagemaker", account=source.account, region=source.region,
+                                        resource="model-package-group", resource_name=source.model_package_group_name)],
+        )  # fmt: skip
+        namespace = metrics_namespace(config)
+        # One datapoint per run; CloudWatch alarm periods stop at a day.
+        period = cdk.Duration.hours(min(monitoring.window_hours, 24))
+        quality = [
+            cloudwatch.Alarm(
+                self, "AccuracyDrop", alarm_name=f"{name}-accuracy-drop",
+                alarm_description=f"Live accuracy (delayed ground truth) is more than {monitoring.accuracy_alarm_margin}"
+                " under the served package's evaluation accuracy",
+                metric=cloudwatch.Metric(namespace=namespace, metric_name="AccuracyDrop", statistic="Maximum",
+                                         dimensions_map={"Endpoint": name}, period=period),
+                threshold=monitoring.accuracy_alarm_margin, evaluation_periods=1,
+                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            )
+        ] if monitoring.ground_truth_s3_uri else []  # fmt: skip
+        self.drift = DriftAlarms(
+            self, "Drift", endpoint_name=name, threshold=0.5, what="Evidently's drift verdict, 0 or 1",
+            feature_metrics={f: evidently_drift_metric(namespace, name, f, period) for f in MONITORED_FEATURES},
+            topic=self.alerts, retrain_pipeline_arn=retrain, extra_alarms=quality,
+        )  # fmt: skip
+
+    def _model_monitor(self, config, data, monitoring_arn, artifacts) -> str:
+        """SageMaker Model Monitor (opt-in): the package's baseline, hourly job(s); returns the schedule name."""
         name, lake, monitoring = config.endpoint_name, data.lake, config.monitoring
         schedule_name = f"{name}-data-quality"
         baseline = PackageBaseline(
@@ -120,7 +169,7 @@ class ServingStack(cdk.Stack):
             self, "MonitorRole", schedule_name=schedule_name,
             read_prefix_arns=[f"{monitoring_arn}/{CAPTURE_PREFIX}/{name}/*",
                               preprocessor.bucket.arn_for_objects(preprocessor.s3_object_key),
-                              *([_objects_arn(monitoring.ground_truth_s3_uri)] if monitoring.ground_truth_s3_uri else [])],
+                              *([objects_arn(monitoring.ground_truth_s3_uri)] if monitoring.ground_truth_s3_uri else [])],
             write_prefix_arn=f"{monitoring_arn}/{REPORTS_PREFIX}/{name}/*", artifacts=artifacts,
             bucket_arns=[monitoring_arn], key_arn=lake.key.key_arn, analyzer_repository=repository_of(analyzer),
         ).role  # fmt: skip
@@ -140,14 +189,4 @@ class ServingStack(cdk.Stack):
         for monitor in self.monitors:
             monitor.job_definition.node.add_dependency(role.node.find_child("DefaultPolicy"))
             monitor.schedule.node.add_dependency(self.endpoint.endpoint)
-        self.drift = DriftAlarms(
-            self, "Drift", endpoint_name=name, schedule_name=schedule_name, features=DRIFT_ALARM_FEATURES,
-            threshold=monitoring.drift_threshold, topic=self.alerts,
-            retrain_pipeline_arn=pipeline.training.pipeline_arn if monitoring.retrain_on_drift else None,
-        )  # fmt: skip
-
-
-def _objects_arn(s3_uri: str) -> str:
-    """s3://bucket/prefix -> arn:...:s3:::bucket/prefix/* (objects under the prefix)."""
-    path = s3_uri.removeprefix("s3://").rstrip("/")
-    return f"arn:{cdk.Aws.PARTITION}:s3:::{path}/*"
+        return schedule_name

@@ -15,6 +15,29 @@ def definitions(stages) -> dict[str, dict]:
     return {name: json.loads(stage.pipeline.training.definition) for name, stage in stages.items()}
 
 
+@pytest.fixture(scope="module")
+def model_monitor_definition(cdk_context) -> dict:
+    """dev's definition with the opt-in engine (``monitoring.engine: "model_monitor"``)."""
+    import copy
+
+    from infra.config import load_config
+    from infra.pipeline.definition import build_pipeline
+    from infra.pipeline.images import image_uris_for
+
+    context = copy.deepcopy(cdk_context)
+    context["mlops"]["environments"]["dev"]["monitoring"]["engine"] = "model_monitor"
+    config = load_config(context["mlops"], path="context.mlops")["dev"]
+    images = image_uris_for(config.region)
+    pipeline = build_pipeline(
+        config, name=config.pipeline_name, role_arn="arn:aws:iam::111111111111:role/pipeline",
+        code_uri="s3://assets/code.tar.gz", default_input_uri="s3://raw/reviews/", work_bucket="features",
+        models_uri="s3://models", kms_key_arn="arn:aws:kms:us-east-1:111111111111:key/k",
+        images={"training": images.training, "processing": images.processing, "inference": images.inference},
+        feature_group_name="reviews", model_package_group=config.model_package_group_name,
+    )  # fmt: skip
+    return json.loads(pipeline.definition())
+
+
 def _steps(definition: dict) -> dict[str, dict]:
     return {step["Name"]: step for step in definition["Steps"]}
 
@@ -32,12 +55,30 @@ def test_step_graph_is_preprocess_train_evaluate_gate_then_baseline_and_register
         "AccuracyGate": "Condition",
     }
     gate = steps["AccuracyGate"]["Arguments"]
+    # No Model Monitor step by default: AWS closed it to new customers.
+    assert [(s["Name"], s["Type"]) for s in gate["IfSteps"]] == [
+        ("BaselineFeatures", "Processing"),
+        ("Register-RegisterModel", "RegisterModel"),
+    ]
+    assert [s["Type"] for s in gate["ElseSteps"]] == ["Fail"]
+
+
+@pytest.mark.parametrize("env", ["dev", "staging", "prod"])
+def test_default_definitions_reference_no_model_monitor_or_clarify(definitions, env):
+    from infra.pipeline.images import analyzer_image_uri
+
+    text = json.dumps(definitions[env])
+    assert "QualityCheck" not in text and "ClarifyCheck" not in text
+    assert analyzer_image_uri("us-east-1") not in text and "model-monitor" not in text and "clarify" not in text.lower()
+
+
+def test_opt_in_model_monitor_engine_adds_the_data_quality_baseline(model_monitor_definition):
+    gate = _steps(model_monitor_definition)["AccuracyGate"]["Arguments"]
     assert [(s["Name"], s["Type"]) for s in gate["IfSteps"]] == [
         ("BaselineFeatures", "Processing"),
         ("DataQualityBaseline", "QualityCheck"),
         ("Register-RegisterModel", "RegisterModel"),
     ]
-    assert [s["Type"] for s in gate["ElseSteps"]] == ["Fail"]
 
 
 def test_steps_are_wired_by_property_references(definitions):
@@ -66,7 +107,7 @@ def test_preprocess_shards_input_files_across_instances_and_writes_every_split(d
 
 def test_gate_compares_evaluation_accuracy_with_the_min_accuracy_parameter(definitions):
     gate = _steps(definitions["dev"])["AccuracyGate"]["Arguments"]
-    (condition,) = gate["Conditions"]
+    condition, _ = gate["Conditions"]
     assert condition["Type"] == "GreaterThanOrEqualTo"
     left = condition["LeftValue"]["Std:JsonGet"]
     assert left["Path"] == ACCURACY_JSON_PATH == "multiclass_classification_metrics.accuracy.value"
@@ -77,6 +118,22 @@ def test_gate_compares_evaluation_accuracy_with_the_min_accuracy_parameter(defin
     assert _get(condition["RightValue"]) == "Parameters.MinAccuracy"
     fail = gate["ElseSteps"][0]["Arguments"]["ErrorMessage"]["Std:Join"]["Values"]
     assert "Parameters.MinAccuracy" in json.dumps(fail) and ACCURACY_JSON_PATH in json.dumps(fail)
+
+
+def test_gate_compares_the_largest_facet_accuracy_gap_with_its_parameter(definitions):
+    from ml_code.common.facets import MAX_ACCURACY_GAP_JSON_PATH
+
+    gate = _steps(definitions["dev"])["AccuracyGate"]["Arguments"]
+    _, condition = gate["Conditions"]
+    assert condition["Type"] == "LessThanOrEqualTo"
+    left = condition["LeftValue"]["Std:JsonGet"]
+    assert left["Path"] == MAX_ACCURACY_GAP_JSON_PATH == "bias.max_accuracy_gap.value"
+    assert left["PropertyFile"]["Get"] == "Steps.Evaluate.PropertyFiles.EvaluationReport"
+    assert _get(condition["RightValue"]) == "Parameters.MaxFacetAccuracyGap"
+    params = {p["Name"]: p.get("DefaultValue") for p in definitions["dev"]["Parameters"]}
+    assert params["MaxFacetAccuracyGap"] == 1.0  # off unless configured
+    fail = json.dumps(gate["ElseSteps"][0]["Arguments"]["ErrorMessage"])
+    assert "Parameters.MaxFacetAccuracyGap" in fail and MAX_ACCURACY_GAP_JSON_PATH in fail
 
 
 def test_register_uses_the_inference_image_metrics_and_approval_parameter(definitions):
@@ -133,7 +190,7 @@ def test_parameters_default_to_the_environments_config(definitions, env, expecte
     assert set(params) == {
         "InputDataUri", "ProcessingInstanceType", "ProcessingInstanceCount", "TrainingInstanceType",
         "TrainingInstanceCount", "Epochs", "LearningRate", "BatchSize", "MaxSeqLength", "MinAccuracy",
-        "ModelApprovalStatus",
+        "MaxFacetAccuracyGap", "ModelApprovalStatus",
     }  # fmt: skip
     assert params["ModelApprovalStatus"] == "PendingManualApproval"
     for name, value in expected.items():
@@ -154,18 +211,40 @@ def test_baseline_features_score_the_trained_model_on_the_train_split_after_the_
     assert "python3 /tmp/code/ml_code/baseline.py" in args["AppSpecification"]["ContainerEntrypoint"][2]
     # One instance even in prod (ProcessingInstanceCount 4): N instances would write N copies of the sample.
     assert args["ProcessingResources"]["ClusterConfig"]["InstanceCount"] == 1
-    outputs = {o["OutputName"]: o["S3Output"]["LocalPath"] for o in args["ProcessingOutputConfig"]["Outputs"]}
-    assert outputs == {name: f"/opt/ml/processing/baseline/{name}" for name in ("dataset", "summary")}
+    outputs = {o["OutputName"]: o["S3Output"] for o in args["ProcessingOutputConfig"]["Outputs"]}
+    assert {name: o["LocalPath"] for name, o in outputs.items()} == {
+        name: f"/opt/ml/processing/baseline/{name}" for name in ("dataset", "summary", "reference")
+    }
+    # The monitoring reference goes beside the model in the models bucket, one folder per execution.
+    values = outputs["reference"]["S3Uri"]["Std:Join"]["Values"]
+    train = _steps(definitions["prod"])["Train"]["Arguments"]
+    assert values == [
+        train["OutputDataConfig"]["S3OutputPath"]["Std:Join"]["Values"][0], "baselines",
+        {"Get": "Execution.PipelineExecutionId"}, "reference",
+    ]  # fmt: skip
     assert args["ProcessingResources"]["ClusterConfig"]["VolumeKmsKeyId"] and args["ProcessingOutputConfig"]["KmsKeyId"]
     assert {"Step.THROTTLING", "SageMaker.CAPACITY_ERROR"} <= {
         kind for policy in step["RetryPolicies"] for kind in policy["ExceptionType"]
     }
 
 
-def test_data_quality_baseline_is_a_quality_check_of_the_features_csv_into_the_models_bucket(definitions):
+def test_register_records_the_reference_uri_and_evaluation_beside_it(definitions):
+    definition = definitions["dev"]
+    register = _if_steps(definition)["Register-RegisterModel"]["Arguments"]
+    assert _get(register["CustomerMetadataProperties"]["MonitoringReferenceUri"]) == (
+        "Steps.BaselineFeatures.ProcessingOutputConfig.Outputs['reference'].S3Output.S3Uri"
+    )
+    assert "DriftCheckBaselines" not in register and "ModelDataQuality" not in register["ModelMetrics"]
+    (output,) = _steps(definition)["Evaluate"]["Arguments"]["ProcessingOutputConfig"]["Outputs"]
+    assert output["S3Output"]["S3Uri"]["Std:Join"]["Values"][1:] == [
+        "baselines", {"Get": "Execution.PipelineExecutionId"}, "evaluation"
+    ]  # fmt: skip
+
+
+def test_data_quality_baseline_is_a_quality_check_of_the_features_csv_into_the_models_bucket(model_monitor_definition):
     from infra.pipeline.images import analyzer_image_uri
 
-    definition = definitions["dev"]
+    definition = model_monitor_definition
     step = _if_steps(definition)["DataQualityBaseline"]
     assert (step["CheckType"], step["SkipCheck"], step["RegisterNewBaseline"]) == ("DATA_QUALITY", True, True)
     args = step["Arguments"]
@@ -179,7 +258,7 @@ def test_data_quality_baseline_is_a_quality_check_of_the_features_csv_into_the_m
     assert args["AppSpecification"]["ImageUri"] == analyzer_image_uri("us-east-1")
     (output,) = args["ProcessingOutputConfig"]["Outputs"]
     values = output["S3Output"]["S3Uri"]["Std:Join"]["Values"]
-    assert values[0].startswith("s3://") and values[1:] == [
+    assert values[0] == "s3://models" and values[1:] == [
         "baselines", {"Get": "Execution.PipelineExecutionId"}, "data-quality"
     ]  # fmt: skip
     train = _steps(definition)["Train"]["Arguments"]
@@ -189,8 +268,8 @@ def test_data_quality_baseline_is_a_quality_check_of_the_features_csv_into_the_m
     assert args["ProcessingOutputConfig"]["KmsKeyId"] == train["OutputDataConfig"]["KmsKeyId"]
 
 
-def test_register_carries_the_quality_steps_baseline_as_metrics_and_drift_check_baselines(definitions):
-    register = _if_steps(definitions["dev"])["Register-RegisterModel"]["Arguments"]
+def test_register_carries_the_quality_steps_baseline_as_metrics_and_drift_check_baselines(model_monitor_definition):
+    register = _if_steps(model_monitor_definition)["Register-RegisterModel"]["Arguments"]
     for group, statistics, constraints in (
         ("ModelMetrics", "CalculatedBaselineStatistics", "CalculatedBaselineConstraints"),
         ("DriftCheckBaselines", "BaselineUsedForDriftCheckStatistics", "BaselineUsedForDriftCheckConstraints"),

@@ -1,4 +1,5 @@
-"""Model Monitor on the endpoint: baseline from the package, hourly job, drift alarms, retraining."""
+"""The opt-in Model Monitor engine (``monitoring.engine: "model_monitor"``), for accounts that
+already use it: baseline from the package, hourly job, drift alarms, retraining."""
 
 from __future__ import annotations
 
@@ -13,6 +14,22 @@ from ml_code.monitoring.record_preprocessor import FEATURES
 from tests.conftest import SERVED_PACKAGE, served_context
 
 ENVS = ("dev", "staging", "prod")
+
+
+def _model_monitor_context(cdk_context: dict) -> dict:
+    context = copy.deepcopy(served_context(cdk_context))
+    for env in ENVS:
+        context["mlops"]["environments"][env]["monitoring"]["engine"] = "model_monitor"
+        context["mlops"]["environments"][env]["monitoring"]["drift_threshold"] = 0.2
+    return context
+
+
+@pytest.fixture(scope="module")
+def templates(cdk_context, tmp_path_factory):
+    """Serving templates of every environment with the opt-in engine."""
+    app = cdk.App(context=_model_monitor_context(cdk_context), outdir=str(tmp_path_factory.mktemp("mm")))
+    stages = build_app(app)
+    return {(env, "serving"): Template.from_stack(stages[env].serving) for env in ENVS}
 
 
 def _one(template, kind: str) -> tuple[str, dict]:
@@ -107,7 +124,7 @@ def test_monitor_role_reads_captures_and_baselines_and_writes_reports_only(templ
 
 def test_model_quality_monitoring_only_with_a_ground_truth_prefix(cdk_context, templates, tmp_path):
     assert not templates["prod", "serving"].find_resources("AWS::SageMaker::ModelQualityJobDefinition")
-    context = copy.deepcopy(served_context(cdk_context))
+    context = _model_monitor_context(cdk_context)
     context["mlops"]["environments"]["prod"]["monitoring"]["ground_truth_s3_uri"] = "s3://review-labels/prod"
     app = cdk.App(context=context, outdir=str(tmp_path))
     template = Template.from_stack(build_app(app)["prod"].serving)
@@ -119,15 +136,3 @@ def test_model_quality_monitoring_only_with_a_ground_truth_prefix(cdk_context, t
     schedules = {s["Properties"]["MonitoringScheduleConfig"]["MonitoringType"] for s in template.find_resources("AWS::SageMaker::MonitoringSchedule").values()}
     assert schedules == {"DataQuality", "ModelQuality"}
     assert "review-labels/prod/*" in str(template.find_resources("AWS::IAM::Policy"))
-
-
-def test_no_endpoint_and_no_monitor_before_a_package_is_known(cdk_context, tmp_path):
-    # cdk.json as shipped: "model_package_arn": "none" everywhere.
-    app = cdk.App(context=cdk_context, outdir=str(tmp_path))
-    stages = build_app(app)
-    for env in ENVS:
-        template = Template.from_stack(stages[env].serving)
-        for kind in ("AWS::SageMaker::Endpoint", "AWS::SageMaker::MonitoringSchedule", "AWS::SageMaker::Model"):
-            assert not template.find_resources(kind), (env, kind)
-    dev = Template.from_stack(stages["dev"].serving)
-    assert dev.find_resources("AWS::Lambda::Function")  # the deployer waits for the first approval
