@@ -51,6 +51,10 @@ def test_real_cdk_json_parses_into_three_frozen_environments(mlops):
         (("dev", "serving", "autoscaling", "min_instances"), 3, "dev.serving.autoscaling.min_instances: above max_instances (1)"),
         (("prod", "monitoring", "schedule"), "rate(1 hour)", "prod.monitoring.schedule: expected cron("),
         (("prod", "monitoring", "ground_truth_s3_uri"), "labels/", "prod.monitoring.ground_truth_s3_uri: expected an s3:// URI"),
+        (("prod", "monitoring", "engine"), "clarify", "prod.monitoring.engine: expected one of evidently, model_monitor"),
+        (("dev", "monitoring", "window_hours"), 0, "dev.monitoring.window_hours: expected an integer from 1 to 168"),
+        (("dev", "monitoring", "accuracy_alarm_margin"), 2, "dev.monitoring.accuracy_alarm_margin: expected a number from 0 to 1"),
+        (("dev", "pipeline", "max_facet_accuracy_gap"), -0.1, "dev.pipeline.max_facet_accuracy_gap: expected a number from 0 to 1"),
         (("staging", "batch_scoring", "enabled"), "no", "staging.batch_scoring.enabled: expected true or false"),
         (("prod", "serving", "instance_type"), "ml.p3.2xlarge", "prod.serving.instance_type: expected one the registered model packages allow"),
     ],
@@ -104,3 +108,10 @@ def test_model_package_override_is_validated_and_applied(mlops):
         load_config(mlops, model_package_arns={"prod": "arn:aws:sagemaker:us-east-1:111111111111:model-package-group/x"})
     with pytest.raises(ConfigError, match="unknown environment\\(s\\) qa"):
         load_config(mlops, model_package_arns={"qa": arn})
+
+
+def test_shipped_config_monitors_with_evidently_everywhere(mlops):
+    # Model Monitor is closed to new customers: the shipped config must deploy in a new account.
+    configs = load_config(mlops)
+    assert {c.monitoring.engine for c in configs.values()} == {"evidently"}
+    assert all(c.pipeline.max_facet_accuracy_gap == 1.0 for c in configs.values())  # bias gate off by default
