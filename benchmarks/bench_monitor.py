@@ -6,9 +6,9 @@ ml_code/baseline.py writes it) and, from the other reviews (cycled when N exceed
 one hour folder). The answers are tests/ml_code/monitor_fixtures.py's fake ones: the job's
 cost does not depend on the model. Each run is the whole job in a fresh interpreter
 (imports, listing, streamed parsing, reservoir sampling to --max-records, Evidently drift and
-data quality, report files), timed wall-clock, with its own peak RSS (VmHWM). With
---max-records N the 10N run reads ten times the lines into the same sample size, so its
-memory should stay flat. The last line is ``records_per_s=<at 10N> rss_ratio=<peak RSS 10N / N>``.
+data quality, report files), timed wall-clock, with its own peak RSS (VmHWM). By default N is
+the job's own default --max-records (what a deployed job samples to): the 10N run reads ten
+times the lines into the same sample size, so its memory should stay flat. The last line is ``records_per_s=<at 10N> rss_ratio=<peak RSS 10N / N>``.
 """
 
 from __future__ import annotations
@@ -23,6 +23,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from ml_code.monitor import DEFAULT_MAX_RECORDS
+
 ROOT = Path(__file__).resolve().parent.parent
 REAL_DATA = ROOT.parent / "shared" / "data" / "womens_clothing_ecommerce_reviews.csv.gz"
 END, HOUR = "2026-12-02T03:00:12Z", "2026/12/02/02"
@@ -33,15 +35,16 @@ TARGETS = {"rss_ratio": 1.5}
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, default=REAL_DATA, help=f"review CSV (default {REAL_DATA})")
-    parser.add_argument("--records", type=int, default=2000, help="N: captured records of the small run (default 2000)")
-    parser.add_argument("--max-records", type=int, default=None, help="the job's --max-records (default: N)")
+    parser.add_argument("--records", type=int, default=DEFAULT_MAX_RECORDS,
+                        help=f"N: captured records of the small run (default {DEFAULT_MAX_RECORDS}, the job's sample size)")
+    parser.add_argument("--max-records", type=int, default=DEFAULT_MAX_RECORDS,
+                        help=f"the job's --max-records (default: its own, {DEFAULT_MAX_RECORDS})")
     parser.add_argument("--reference-size", type=int, default=2000, help="reference rows (default 2000)")
     args = parser.parse_args(argv)
     if not args.data.exists():
         parser.error(f"{args.data} not found: the benchmark needs the real data set (../shared/data)")
     if args.records < 1 or args.reference_size < 1:
         parser.error("--records and --reference-size must be at least 1")
-    args.max_records = args.max_records or args.records
     return args
 
 
