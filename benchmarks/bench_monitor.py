@@ -17,12 +17,10 @@ import argparse
 import json
 import os
 import random
-import subprocess
-import sys
 import tempfile
-import time
 from pathlib import Path
 
+from benchmarks.child_rss import run_module
 from ml_code.monitor import DEFAULT_MAX_RECORDS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -60,32 +58,14 @@ def write_capture(folder: Path, items: list[tuple[str, int]], count: int) -> Pat
     return folder
 
 
-# Runs the job, then prints its own high-water RSS. Not the parent's rusage: on Linux a
-# child's ru_maxrss starts from the forking parent's peak.
-_RSS_WRAPPER = """
-import re, runpy, sys
-sys.argv[0] = "monitor"
-try:
-    runpy.run_module("ml_code.monitor", run_name="__main__")
-finally:
-    status = open("/proc/self/status").read()
-    print("VmHWM_KB", re.search(r"VmHWM:\\s+(\\d+)", status).group(1))
-"""
-
-
 def run_job(capture: Path, reference: Path, report: Path, max_records: int) -> tuple[float, float, dict]:
     """(wall seconds, peak RSS MB, report.json) of one whole job in a fresh interpreter."""
     argv = [
         "--capture-uri", str(capture), "--window-end", END, "--reference-uri", str(reference),
         "--report-dir", str(report), "--max-records", str(max_records), "--exit-message-file", str(report / "message"),
     ]  # fmt: skip
-    started = time.perf_counter()
-    result = subprocess.run([sys.executable, "-c", _RSS_WRAPPER, *argv], cwd=ROOT, capture_output=True, text=True)
-    seconds = time.perf_counter() - started
-    if result.returncode:
-        raise SystemExit(f"the job failed ({result.returncode}): {result.stdout.strip().splitlines()[-3:]}")
-    peak_kb = int(result.stdout.split("VmHWM_KB")[-1])
-    return seconds, peak_kb / 1024, json.loads((report / "2026/12/02/03" / "report.json").read_text())
+    peak_mb, seconds, _ = run_module("ml_code.monitor", argv, cwd=ROOT)
+    return seconds, peak_mb, json.loads((report / "2026/12/02/03" / "report.json").read_text())
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -17,12 +17,12 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+
+from benchmarks.child_rss import run_module
 
 ROOT = Path(__file__).resolve().parent.parent
 REAL_DATA = ROOT.parent / "shared" / "data" / "womens_clothing_ecommerce_reviews.csv.gz"
@@ -92,27 +92,10 @@ def script_args(input_dir: Path, output_dir: Path, args: argparse.Namespace, *ex
     ]
 
 
-# Runs the script, then prints its own high-water RSS. Not the parent's rusage: on Linux a
-# child's ru_maxrss starts from the forking parent's peak, which is large here.
-_RSS_WRAPPER = """
-import re, runpy, sys
-sys.argv[0] = "preprocess"
-try:
-    runpy.run_module("ml_code.preprocess", run_name="__main__")
-finally:
-    status = open("/proc/self/status").read()
-    print("VmHWM_KB", re.search(r"VmHWM:\\s+(\\d+)", status).group(1))
-"""
-
-
 def peak_rss_mb(argv: list[str]) -> tuple[float, float]:
     """(peak RSS in MB, wall seconds) of the script in a fresh interpreter."""
-    started = time.perf_counter()
-    result = subprocess.run([sys.executable, "-c", _RSS_WRAPPER, *argv], cwd=ROOT, capture_output=True, text=True)
-    if result.returncode:
-        raise SystemExit(f"the script failed ({result.returncode}): {result.stderr.strip().splitlines()[-1:]}")
-    peak_kb = int(result.stdout.split("VmHWM_KB")[-1])
-    return peak_kb / 1024, time.perf_counter() - started
+    peak_mb, seconds, _ = run_module("ml_code.preprocess", argv, cwd=ROOT)
+    return peak_mb, seconds
 
 
 def output_texts(output_dir: Path) -> list[str]:
