@@ -11,7 +11,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 # Offline: never wait on the EC2 metadata endpoint for credentials or a region.
 export AWS_EC2_METADATA_DISABLED := true
 
-.PHONY: help setup test synth lint clean demo bench-preprocess serve bench-train bench-serve
+.PHONY: help setup test synth lint clean demo bench-preprocess serve bench-train bench-serve bench-monitor
 
 help:
 	@echo "make test   install everything (first run), then run the whole test suite"
@@ -19,13 +19,15 @@ help:
 	@echo "make lint   synth, then cfn-lint every template"
 	@echo "make clean  remove cdk.out/ and caches (keeps .venv and node_modules)"
 	@echo "make demo   run the pipeline locally (no AWS, no Docker) on the sample data, approve the model,"
-	@echo "            serve it on 127.0.0.1 and classify a few reviews; DATA=<csv[.gz]> for other data"
+	@echo "            serve it on 127.0.0.1 and classify a few reviews, then capture real and shifted traffic"
+	@echo "            and run the monitoring job (Evidently drift reports) on each; DATA=<csv[.gz]> for other data"
 	@echo "make bench-preprocess  time the processing script against the course's tokenization (needs ../shared/data)"
 	@echo "make serve MODEL=<dir or model.tar.gz> [PORT=8080]  serve a trained model with SageMaker's HF toolkit on 127.0.0.1"
 	@echo "make bench-train  training samples/s, dynamic padding + length grouping vs fixed padding (needs ../shared/data)"
 	@echo "make bench-serve  local server: one 64-text request vs 64 one-text requests, one-text p50/p99 latency"
+	@echo "make bench-monitor  the Evidently monitoring job on N and 10N captured records: records/s, peak RSS (needs ../shared/data)"
 
-$(PY_STAMP): requirements.txt requirements-ml.txt requirements-dev.txt requirements-tools.txt
+$(PY_STAMP): requirements.txt requirements-ml.txt requirements-dev.txt requirements-tools.txt containers/monitor/requirements.txt
 	$(PYTHON) -c 'import sys; sys.exit("Python 3.11+ is required") if sys.version_info < (3, 11) else None'
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
@@ -67,16 +69,27 @@ DEMO_DIR := build/demo
 # roberta-base: the demo's gate asks for clearly better than always answering one class
 # (0.33-0.35 on the balanced test split) instead of the dev config's 0.6.
 DEMO_PARAMS := --param Epochs=3 --param LearningRate=0.002 --param MaxSeqLength=64 --param MinAccuracy=0.4
+# Monitoring: captures, ground truth and `window` (the monitor arguments whose window covers the
+# hour folders the traffic landed in: the job reads whole hours before the window's end).
+DEMO_MONITORING := $(DEMO_DIR)/monitoring
+DEMO_TRAFFIC := 300
 
 demo: synth
-	@echo "== 1/4 tiny RoBERTa tokenizer and model from $(DATA)"
+	@echo "== 1/7 tiny RoBERTa tokenizer and model from $(DATA)"
 	$(PY) -m tools.tiny_roberta --data $(DATA) --out $(DEMO_DIR)/tiny-roberta --with-model
-	@echo "== 2/4 the pipeline, locally: Preprocess -> Train -> Evaluate -> AccuracyGate -> BaselineFeatures -> (DataQualityBaseline: AWS only) -> Register"
+	@echo "== 2/7 the pipeline, locally: Preprocess -> Train -> Evaluate -> AccuracyGate -> BaselineFeatures (monitoring reference) -> Register"
 	$(PY) -m local_runner run --root $(DEMO_DIR) --base-model $(DEMO_DIR)/tiny-roberta --input $(DATA) $(DEMO_PARAMS)
-	@echo "== 3/4 approve the registered version"
+	@echo "== 3/7 approve the registered version"
 	$(PY) -m local_runner approve --root $(DEMO_DIR) --latest --note "approved by make demo"
-	@echo "== 4/4 serve the approved version on 127.0.0.1 and classify a few reviews"
+	@echo "== 4/7 serve the approved version on 127.0.0.1 and classify a few reviews"
 	$(PY) -m local_runner serve --root $(DEMO_DIR) --demo-reviews
+	@echo "== 5/7 serve it with data capture on: $(DEMO_TRAFFIC) real reviews (their ratings as ground truth), then $(DEMO_TRAFFIC) cut to 20 characters"
+	$(PY) -m local_runner.demo_traffic --root $(DEMO_DIR) --data $(DATA) --out $(DEMO_MONITORING) --count $(DEMO_TRAFFIC)
+	@echo "== 6/7 the monitoring pipeline (DriftMonitor: ml_code/monitor.py, Evidently) on the real reviews: expect little or no drift"
+	$(PY) -m local_runner monitor --root $(DEMO_DIR) --capture-dir $(DEMO_MONITORING)/capture-real \
+	    --ground-truth $(DEMO_MONITORING)/ground-truth $$(cat $(DEMO_MONITORING)/window)
+	@echo "== 7/7 the monitoring pipeline on the shifted reviews: expect drift in several features"
+	$(PY) -m local_runner monitor --root $(DEMO_DIR) --capture-dir $(DEMO_MONITORING)/capture-shifted $$(cat $(DEMO_MONITORING)/window)
 
 # MODEL: a model directory written by ml_code/train.py, or its model.tar.gz. PORT: default 8080.
 serve: setup
@@ -88,3 +101,6 @@ bench-train: setup
 
 bench-serve: setup
 	$(PY) -m benchmarks.bench_serve
+
+bench-monitor: setup
+	$(PY) -m benchmarks.bench_monitor

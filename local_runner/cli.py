@@ -1,4 +1,4 @@
-"""Command line: python -m local_runner {run,approve,list,serve,definition} --help."""
+"""Command line: python -m local_runner {run,approve,list,serve,monitor,definition} --help."""
 
 from __future__ import annotations
 
@@ -32,8 +32,39 @@ run with its message. A QualityCheck step needs SageMaker's Model Monitor analyz
 it is recorded as Skipped (not as passed) and Register registers without its baseline,
 saying so. Each run writes run.json and report.md into its run folder.
 
+`serve --capture-dir DIR` records invocations as the endpoint's data capture does, and
+`monitor` runs the monitoring pipeline (DriftMonitor: ml_code/monitor.py, Evidently) on them.
+
 Exit status: 0 the execution succeeded; 1 it failed (the reason is printed last);
 2 it could not start (bad arguments, unsupported step type, bad definition).
+"""
+
+MONITOR_DESCRIPTION = """\
+Run the monitoring pipeline (<prefix>-monitor, infra.pipeline.monitor_definition) on this machine:
+its one step, DriftMonitor, runs ml_code/monitor.py for real (Evidently), as the scheduled
+SageMaker pipeline does on AWS, with local folders in place of S3 URIs:
+
+  CaptureUri      --capture-dir DIR/<endpoint name>, as `serve --capture-dir DIR` wrote it
+  ReferenceUri    --reference PATH, or the reference.csv the newest Approved version records
+                  (CustomerMetadataProperties MonitoringReferenceUri, in its run's local S3)
+  GroundTruthUri  --ground-truth DIR, or none
+  WindowHours     --window-hours (default: cdk.json monitoring.window_hours)
+  PublishMetrics  false: metrics.json is written, nothing is published (no CloudWatch here)
+
+The window ends at the execution's StartDateTime (--window-end, default now) and covers the
+whole hour folders of the capture before that hour: traffic captured at 10:xx is judged by a
+window ending in 11:xx. The report (report.html, report.json, metrics.json) lands in the run's
+local S3 under the reports URI's <yyyy>/<mm>/<dd>/<hh>/ of the window end; its path and the
+drifted features are printed at the end.
+
+Exit status: 0 the job succeeded (drift or not); 1 it failed (its ExitMessage is printed last);
+2 it could not start (bad arguments, no capture folder, no reference).
+"""
+
+MONITOR_EPILOG = """\
+example:
+  python -m local_runner serve --capture-dir build/capture    # send traffic to 127.0.0.1:8080, Ctrl-C
+  python -m local_runner monitor --capture-dir build/capture --window-end 2026-12-02T11:00:00Z
 """
 
 EPILOG = """\
@@ -46,6 +77,8 @@ examples:
   python -m local_runner list
   python -m local_runner approve --latest
   python -m local_runner serve --review "Lovely dress, fits perfectly"
+  python -m local_runner serve --capture-dir build/capture     # until Ctrl-C, capturing every invocation
+  python -m local_runner monitor --capture-dir build/capture --window-end 2026-12-02T11:00:00Z
 """
 
 
@@ -126,6 +159,40 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--review", action="append", default=[], metavar="TEXT", help="a review to classify; repeatable")
     serve.add_argument("--demo-reviews", action="store_true", help="classify three built-in example reviews")
     serve.add_argument("--allow-unapproved", action="store_true", help="serve a version that is not Approved")
+    serve.add_argument("--capture-dir", type=Path, metavar="DIR",
+                       help="data capture on, as the endpoint's: callers talk to a router on --port that forwards"
+                            " to the model server and writes each answered invocation to"
+                            " DIR/<endpoint name>/AllTraffic/yyyy/mm/dd/hh/<uuid>.jsonl (SageMaker's capture"
+                            " format; the X-Amzn-SageMaker-Inference-Id header becomes its inferenceId)")  # fmt: skip
+    serve.add_argument("--capture-percentage", type=float, default=100, metavar="P",
+                       help="with --capture-dir: share of invocations captured, 0-100 (default: %(default)s)")
+    serve.add_argument("--env", default="dev", help="environment whose endpoint name the capture uses (default: dev)")
+
+    monitor = commands.add_parser("monitor", help="run the monitoring pipeline (DriftMonitor, Evidently) on a capture",
+                                  description=MONITOR_DESCRIPTION, epilog=MONITOR_EPILOG,
+                                  formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
+    _add_storage(monitor)
+    monitor.add_argument("--env", default="dev",
+                         help="environment whose cdk.json config builds the definition (default: dev)")  # fmt: skip
+    monitor.add_argument("--capture-dir", type=Path, required=True, metavar="DIR",
+                         help="what serve --capture-dir DIR wrote; CaptureUri is DIR/<endpoint name>")  # fmt: skip
+    monitor.add_argument("--reference", type=Path, metavar="PATH",
+                         help="reference.csv, or a folder holding it (default: the reference the newest Approved"
+                              " version records as CustomerMetadataProperties MonitoringReferenceUri)")  # fmt: skip
+    monitor.add_argument("--group", help="model package group for the default reference (default: the only one)")
+    monitor.add_argument("--ground-truth", type=Path, metavar="DIR",
+                         help="JSON Lines of true labels joined by inference id, e.g."
+                              ' {"inference_id": "review-12", "star_rating": 5} (default: none)')  # fmt: skip
+    monitor.add_argument("--window-hours", type=int, metavar="N",
+                         help="hours of capture judged (default: the config's monitoring.window_hours)")  # fmt: skip
+    monitor.add_argument("--window-end", metavar="ISO",
+                         help="the window's end, e.g. 2026-12-02T04:00:00Z (UTC without a zone): the execution's"
+                              " StartDateTime; the job reads the N whole hour folders before its hour"
+                              " (default: now)")  # fmt: skip
+    monitor.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
+                         help="override another pipeline parameter, e.g. DriftThreshold=0.2; repeatable")  # fmt: skip
+    monitor.add_argument("--execution-id", help="execution id (default: monitor-<date>-<time>-<random>)")
+    monitor.add_argument("--verbose", "-v", action="store_true", help="echo every line the job prints")
 
     definition = commands.add_parser("definition", help="write the definition `run` builds (JSON)")
     definition.add_argument("--env", default="dev", help="environment (default: dev)")
@@ -220,6 +287,18 @@ def _serve(args, console: Console) -> int:
     registry = _registry(args)
     package = pick_version(registry, args.group, args.version, args.allow_unapproved)
     reviews = list(args.review) + (list(DEMO_REVIEWS) if args.demo_reviews else [])
+    capture = None
+    if args.capture_dir is not None:
+        from local_runner.serving import capture_writer
+
+        if not 0 <= args.capture_percentage <= 100:
+            raise LocalRunnerError(f"--capture-percentage must be from 0 to 100, got {args.capture_percentage:g}")
+        capture = capture_writer(args.capture_dir, args.env, args.capture_percentage)
+    if not reviews and capture is not None:
+        from local_runner.serving import serve_until_stopped
+        from tools.serve import DEFAULT_PORT
+
+        return serve_until_stopped(package, args.port or DEFAULT_PORT, console, capture)
     if not reviews:
         from tools.serve import DEFAULT_PORT
         from tools.serve import main as serve_main
@@ -229,7 +308,7 @@ def _serve(args, console: Console) -> int:
             f" ({package['ModelApprovalStatus']})"
         )
         return serve_main(["--model", str(model_path(package)), "--port", str(args.port or DEFAULT_PORT)]) or 0
-    predictions = predict(package, reviews, args.port, console)
+    predictions = predict(package, reviews, args.port, console, capture)
     console.print("Predictions (label, [class probabilities], review):")
     for line in format_predictions(reviews, predictions):
         console.print(line)
@@ -249,7 +328,52 @@ def _definition(args, console: Console) -> int:
     return 0
 
 
-COMMANDS = {"run": _run, "approve": _approve, "list": _list, "serve": _serve, "definition": _definition}
+def _monitor(args, console: Console) -> int:
+    from local_runner.definition import parse_assignments
+    from local_runner.executor import parse_datetime
+    from local_runner.monitoring import MonitorRequest, run_monitor, summary_lines
+
+    try:
+        window_end = parse_datetime(args.window_end) if args.window_end else None
+    except ValueError as error:
+        raise LocalRunnerError(f"--window-end: {error}") from None
+    if args.window_hours is not None and args.window_hours < 1:
+        raise LocalRunnerError("--window-hours must be at least 1")
+    request = MonitorRequest(
+        root=args.root,
+        capture_dir=args.capture_dir,
+        environment=args.env,
+        reference=args.reference,
+        ground_truth=args.ground_truth,
+        window_hours=args.window_hours,
+        window_end=window_end,
+        params=parse_assignments(args.param),
+        registry=args.registry,
+        group=args.group,
+        execution_id=args.execution_id,
+        verbose=args.verbose,
+    )
+    outcome = run_monitor(request, console)
+    result = outcome.result
+    console.print("")
+    console.print(f"Execution {result.execution_id} {result.status} in {result.ended - result.started:.1f} s")
+    console.print(f"  run folder: {outcome.run_dir}")
+    if result.status != "Succeeded":
+        print(f"monitoring execution {result.status.lower()}: {result.failure_reason}", file=sys.stderr, flush=True)
+        return 1
+    for line in summary_lines(outcome.report_dir):
+        console.print(line)
+    return 0
+
+
+COMMANDS = {
+    "run": _run,
+    "approve": _approve,
+    "list": _list,
+    "serve": _serve,
+    "monitor": _monitor,
+    "definition": _definition,
+}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -71,6 +71,7 @@ class ExecutionResult:
     parameters: dict
     steps: list[StepRecord]
     registered: list[dict]
+    start_datetime: str = ""  # Execution.StartDateTime as the steps saw it (SageMaker's format)
 
     def to_json(self) -> dict:
         document = asdict(self)
@@ -168,7 +169,10 @@ class PipelineExecution:
         console: Console,
         train_processes: int = 1,
         host_paths: tuple[str, ...] = (),
+        start_time: datetime | None = None,
     ):
+        """``start_time``: the execution's Execution.StartDateTime (default: now), e.g. a fixed
+        monitoring window end for a repeatable run; durations are measured on the real clock."""
         validate(definition)
         self.definition = definition
         self.pipeline_name = pipeline_name
@@ -183,6 +187,7 @@ class PipelineExecution:
         self.host_paths = host_paths
         self.s3 = LocalS3(self.run_dir / "s3")
         self.started = time.time()
+        self.start_datetime = sagemaker_datetime(start_time or datetime.fromtimestamp(self.started, UTC))
         self.execution_arn = f"arn:aws:sagemaker:{region}:{account}:pipeline/{pipeline_name}/execution/{execution_id}"
         every = all_steps(definition["Steps"])
         self.step_defs = {s["Name"]: s for s in every}
@@ -209,8 +214,8 @@ class PipelineExecution:
                 "PipelineExecutionArn": self.execution_arn,
                 "PipelineName": self.pipeline_name,
                 "PipelineExperimentName": self.pipeline_name,
-                "StartDateTime": _iso(self.started),
-                "CurrentDateTime": _iso(time.time()),
+                "StartDateTime": self.start_datetime,
+                "CurrentDateTime": sagemaker_datetime(datetime.now(UTC)),
             },
             steps=self.properties,
             known_steps=self.step_defs,
@@ -267,6 +272,7 @@ class PipelineExecution:
             parameters=self.parameters,
             steps=list(self.records.values()),
             registered=self.registered,
+            start_datetime=self.start_datetime,
         )
 
     def _run_level(self, steps: list[dict], outer: dict[str, str]) -> None:
@@ -396,8 +402,21 @@ class _ExecutionFailed(Exception):
         super().__init__(reason)
 
 
-def _iso(timestamp: float) -> str:
-    return datetime.fromtimestamp(timestamp, UTC).isoformat(timespec="seconds")
+def sagemaker_datetime(moment: datetime) -> str:
+    """An execution variable's date-time as SageMaker renders it: UTC, milliseconds, "Z" (2026-12-02T03:00:12.345Z)."""
+    if moment.tzinfo is None:
+        raise ValueError(f"{moment!r} has no time zone")
+    moment = moment.astimezone(UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def parse_datetime(text: str) -> datetime:
+    """An ISO 8601 date-time with a zone ("Z" or an offset) or, without one, UTC."""
+    try:
+        moment = datetime.fromisoformat(text.strip().replace("z", "Z").replace("Z", "+00:00"))
+    except ValueError:
+        raise ValueError(f"{text!r} is not an ISO 8601 date-time (e.g. 2026-12-02T03:00:00Z)") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _job_detail(properties: dict) -> str:

@@ -111,7 +111,7 @@ def render(result: ExecutionResult, run_dir: Path, definition: dict, extra: dict
     out = [f"# Local pipeline run {result.execution_id}", ""]
     out.append(
         f"Pipeline `{result.pipeline_name}`: **{result.status}** in {_duration(result.ended - result.started)}"
-        f" (started {extra.get('started_at', '')})."
+        f" (started {extra.get('started_at', '')}; Execution.StartDateTime {result.start_datetime})."
     )
     out.append("")
     if result.failure_reason:

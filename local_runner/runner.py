@@ -145,7 +145,7 @@ def run_pipeline(request: RunRequest, console: Console) -> RunOutcome:
         host_paths=host_paths,
     )
     s3 = LocalS3(run_dir / "s3")
-    code = _stage_code(s3)
+    code = stage_code(s3)
     staged = _stage_inputs(s3, parameters.get(INPUT_PARAMETER), request.inputs)
 
     console.print(f"Local execution {execution_id} of pipeline {pipeline_name} ({source})")
@@ -189,7 +189,7 @@ def run_pipeline(request: RunRequest, console: Console) -> RunOutcome:
     return RunOutcome(result, run_dir, report, run_json)
 
 
-def _stage_code(s3: LocalS3) -> str:
+def stage_code(s3: LocalS3) -> str:
     """The ml_code tar.gz the stack ships (same builder), where the definition's code URI points."""
     from infra.pipeline.code_bundle import build_code_bundle
 

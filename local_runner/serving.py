@@ -1,6 +1,9 @@
 """Serve a registered model version through tools/serve.py (SageMaker's Hugging Face inference
 toolkit and model server on 127.0.0.1), like an endpoint deployed from the registry would.
 
+With a capture writer, callers talk to a capture router (local_runner/capture.py) in front of
+the server, which records every invocation as the endpoint's data capture does.
+
 Only an Approved version is served unless another status is asked for explicitly: that is
 what the approval gate means in the real system (the serving side deploys approved packages).
 """
@@ -9,9 +12,17 @@ from __future__ import annotations
 
 import json
 import shutil
+import signal
+import sys
 import tempfile
+import threading
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
+from local_runner.capture import CaptureRouter, CaptureWriter
 from local_runner.errors import RegistryError
 from local_runner.registry import LocalRegistry
 from local_runner.step_environment import Console
@@ -49,32 +60,99 @@ def model_path(package: dict) -> Path:
     return Path(paths[0])
 
 
-def predict(package: dict, reviews: list[str], port: int | None, console: Console) -> list[dict]:
-    """Start the server on the version's model.tar.gz, send ``reviews`` in one request, stop it."""
+@contextmanager
+def serving(
+    package: dict, port: int | None, console: Console, capture: CaptureWriter | None = None
+) -> Iterator[str]:
+    """The version's model.tar.gz served on 127.0.0.1 while the block runs; yields the URL callers use.
+
+    With ``capture``: the toolkit server listens on a free port of its own and callers talk to
+    the capture router on ``port``, which records every invocation. Leaving the block stops the
+    router and the server's whole process group."""
     # tools.serve.free_port stays below 32767: multi-model-server refuses higher ports.
     from tools.serve import LocalServer, free_port
 
     model = model_path(package)
     # Short path: the model server's Unix sockets live under the run folder (about 100 bytes allowed).
     run_dir = Path(tempfile.mkdtemp(prefix="serve-"))
-    port = port or free_port()
+    server_port = free_port() if capture is not None or not port else port
     console.print(
         f"Serving {package['ModelPackageGroupName']} version {package['ModelPackageVersion']}"
         f" ({package['ModelApprovalStatus']}) from {model}"
     )
     console.print(
-        f"  SageMaker Hugging Face inference toolkit + multi-model-server on 127.0.0.1:{port}"
+        f"  SageMaker Hugging Face inference toolkit + multi-model-server on 127.0.0.1:{server_port}"
         f" (log: {run_dir / 'server.log'})"
     )
-    with LocalServer(model, run_dir, port) as server:
-        console.print(f"  ready; POST {server.url}/invocations with {len(reviews)} review(s)")
-        status, body = server.invoke(json.dumps({"inputs": reviews}).encode(), "application/json", "application/json")
-        if status != 200:
-            raise RegistryError(f"the server answered {status}: {body.decode(errors='replace')[:500]}")
-        predictions = json.loads(body)
+    with LocalServer(model, run_dir, server_port) as server:
+        if capture is None:
+            yield server.url
+        else:
+            with CaptureRouter(server.url, capture, port=port or 0) as router:
+                console.print(
+                    f"  data capture on: {router.url} -> {server.url}, {capture.percentage:g} % of invocations"
+                    f" into {capture.folder}/yyyy/mm/dd/hh/"
+                )
+                yield router.url
+            console.print(f"  captured {capture.captured} invocation(s) ({capture.not_sampled} not sampled)")
     console.print("  server stopped (its whole process group)")
     shutil.rmtree(run_dir, ignore_errors=True)  # kept only when something failed, for its log
-    return predictions
+
+
+def invoke(
+    url: str, body: bytes, content_type: str, accept: str | None = None, headers: dict | None = None
+) -> tuple[int, bytes]:
+    """POST <url>/invocations; (status, body) for any HTTP answer."""
+    all_headers = {"Content-Type": content_type, **({"Accept": accept} if accept else {}), **(headers or {})}
+    request = urllib.request.Request(url + "/invocations", data=body, headers=all_headers, method="POST")
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read()
+
+
+def predict(
+    package: dict, reviews: list[str], port: int | None, console: Console, capture: CaptureWriter | None = None
+) -> list[dict]:
+    """Start the server on the version's model.tar.gz, send ``reviews`` in one request, stop it."""
+    with serving(package, port, console, capture) as url:
+        console.print(f"  ready; POST {url}/invocations with {len(reviews)} review(s)")
+        status, body = invoke(url, json.dumps({"inputs": reviews}).encode(), "application/json", "application/json")
+        if status != 200:
+            raise RegistryError(f"the server answered {status}: {body.decode(errors='replace')[:500]}")
+        return json.loads(body)
+
+
+def serve_until_stopped(package: dict, port: int, console: Console, capture: CaptureWriter | None = None) -> int:
+    """Serve until SIGINT/SIGTERM (Ctrl-C), then stop the router and the server's process group."""
+    stop_signals = (signal.SIGINT, signal.SIGTERM)
+    # SIGTERM while starting: leave through the context managers' cleanup, as Ctrl-C does.
+    previous = {sig: signal.getsignal(sig) for sig in stop_signals}
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
+    try:
+        with serving(package, port, console, capture) as url:
+            # From here a stop signal only sets the flag (handlers run in the main thread), so a
+            # second Ctrl-C cannot interrupt the cleanup halfway.
+            stop = threading.Event()
+            for sig in stop_signals:
+                signal.signal(sig, lambda *_: stop.set())
+            console.print(f"serving on {url} (GET /ping, POST /invocations); Ctrl-C stops")
+            while not stop.wait(0.5):
+                pass
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    console.print("stopped")
+    return 0
+
+
+def capture_writer(capture_dir: Path, environment: str, percentage: float) -> CaptureWriter:
+    """Capture as the environment's endpoint would: <capture dir>/<endpoint name>/<variant>/..."""
+    from local_runner.definition import load_environment_config
+
+    config = load_environment_config(environment)
+    return CaptureWriter(Path(capture_dir).resolve(), config.endpoint_name, percentage=percentage)
 
 
 def format_predictions(reviews: list[str], predictions: list[dict]) -> list[str]:
