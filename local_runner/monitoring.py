@@ -38,8 +38,9 @@ from local_runner.report import write_run_files
 from local_runner.runner import new_execution_id, registry_path, stage_code
 from local_runner.step_environment import Console
 
+from ml_code.monitoring.reference import METADATA_KEY as REFERENCE_KEY  # what Register records
+
 MONITORING_BUCKET = "local-monitoring"
-REFERENCE_KEY = "MonitoringReferenceUri"  # infra/pipeline/monitoring_steps.py's REFERENCE_METADATA_KEY
 NONE = "none"
 
 

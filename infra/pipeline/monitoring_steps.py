@@ -38,12 +38,12 @@ from infra.pipeline.parameters import PipelineParameters
 from infra.pipeline.retries import JOB_RETRIES
 from infra.pipeline.steps import PROCESSING_ROOT, StepContext, _code_input, _model_input, _script_processor
 from ml_code.common.splits import REPORT_DIR, TRAIN
+from ml_code.monitoring.reference import METADATA_KEY as REFERENCE_METADATA_KEY  # the job reads it back
 
 BASELINE_FEATURES = "BaselineFeatures"
 DATA_QUALITY = "DataQualityBaseline"
 BASELINES_PREFIX = "baselines"
 DATASET_OUTPUT, SUMMARY_OUTPUT, REFERENCE_OUTPUT = "dataset", "summary", "reference"
-REFERENCE_METADATA_KEY = "MonitoringReferenceUri"  # ml_code/monitor.py reads it from the package
 JSON = "application/json"
 
 

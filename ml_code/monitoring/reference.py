@@ -20,7 +20,7 @@ from ml_code.monitoring.record_preprocessor import FEATURES
 
 LOG = logging.getLogger("ml_code.monitoring.reference")
 SERVED = "served"
-METADATA_KEY = "MonitoringReferenceUri"  # infra/pipeline/monitoring_steps.py's REFERENCE_METADATA_KEY
+METADATA_KEY = "MonitoringReferenceUri"  # Register records it with the package (infra/pipeline/monitoring_steps.py)
 FILE = "reference.csv"
 COLUMNS = ("review_text", *FEATURES)  # and "label", the true class (ml_code/baseline.py)
 
