@@ -15,7 +15,8 @@ from ml_code.common.containers import INFERENCE_INSTANCE_TYPES
 from infra.pipeline.monitoring_steps import baseline_steps
 from infra.pipeline.parameters import pipeline_parameters
 from infra.pipeline.sdk_session import offline_pipeline_session
-from infra.pipeline.steps import StepContext, evaluate_step, gate_step, preprocess_step, train_step
+from infra.pipeline.step_helpers import StepContext
+from infra.pipeline.steps import evaluate_step, gate_step, preprocess_step, train_step
 
 
 def build_pipeline(

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sagemaker.processing import ProcessingInput, ProcessingOutput, Processor
+from sagemaker.processing import ProcessingOutput, Processor
 from sagemaker.workflow.execution_variables import ExecutionVariables
 from sagemaker.workflow.functions import Join
 from sagemaker.workflow.parameters import ParameterFloat, ParameterInteger, ParameterString
@@ -28,12 +28,12 @@ from sagemaker.workflow.steps import ProcessingStep
 from infra.config import EnvironmentConfig
 from infra.pipeline.retries import JOB_RETRIES
 from infra.pipeline.sdk_session import offline_pipeline_session
+from infra.pipeline.step_helpers import PROCESSING_ROOT, code_input, script_entrypoint
 
 MONITOR_STEP = "DriftMonitor"
 SERVED = "served"  # ReferenceUri: the reference of whatever package the endpoint serves now
 NONE = "none"
-REPORT_DIR = "/opt/ml/processing/report"
-CODE_DIR = "/opt/ml/processing/input/code"
+REPORT_DIR = f"{PROCESSING_ROOT}/report"
 METRICS_NAMESPACE_SUFFIX = "Monitoring"
 
 
@@ -89,18 +89,12 @@ def build_monitor_pipeline(
     ``reports_uri``: where the dated report folders go; ``image_uri``: containers/monitor."""
     session = offline_pipeline_session(config.region, work_bucket)
     params = monitor_parameters(config, capture_uri)
-    # The code archive (named <asset hash>.gz by CDK) unpacked and the script run with "$@",
-    # as the training pipeline's processing steps do.
-    command = (
-        f"mkdir -p /tmp/code && tar -xzf {CODE_DIR}/*.gz -C /tmp/code "
-        f'&& exec python3 /tmp/code/ml_code/monitor.py "$@"'
-    )
     processor = Processor(
         role=role_arn,
         image_uri=image_uri,
         instance_type=params.instance_type,
         instance_count=1,  # the window is sampled to a bounded size: one instance is enough
-        entrypoint=["/bin/bash", "-c", command, "--"],
+        entrypoint=script_entrypoint("monitor.py"),
         volume_kms_key=kms_key_arn,
         output_kms_key=kms_key_arn,
         base_job_name=monitor_job_prefix(config),
@@ -109,7 +103,7 @@ def build_monitor_pipeline(
         sagemaker_session=session,
     )
     args = processor.run(
-        inputs=[ProcessingInput(source=code_uri, destination=CODE_DIR, input_name="code")],
+        inputs=[code_input(code_uri)],
         # A Join: the SDK parses a plain string destination as a URL, which a CDK token breaks.
         outputs=[ProcessingOutput(output_name="report", source=REPORT_DIR, destination=Join(on="", values=[reports_uri]))],
         arguments=[

@@ -36,33 +36,34 @@ from sagemaker.workflow.steps import ProcessingStep, TrainingStep
 
 from infra.pipeline.parameters import PipelineParameters
 from infra.pipeline.retries import JOB_RETRIES
-from infra.pipeline.steps import PROCESSING_ROOT, StepContext, _code_input, _model_input, _script_processor
+from infra.pipeline.step_helpers import (
+    BASELINES_PREFIX,
+    PROCESSING_ROOT,
+    StepContext,
+    baselines_uri,
+    code_input,
+    model_input,
+    script_processor,
+)
 from ml_code.common.splits import REPORT_DIR, TRAIN
 from ml_code.monitoring.reference import METADATA_KEY as REFERENCE_METADATA_KEY  # the job reads it back
 
 BASELINE_FEATURES = "BaselineFeatures"
 DATA_QUALITY = "DataQualityBaseline"
-BASELINES_PREFIX = "baselines"
 DATASET_OUTPUT, SUMMARY_OUTPUT, REFERENCE_OUTPUT = "dataset", "summary", "reference"
 JSON = "application/json"
-
-
-def baselines_uri(ctx: StepContext, what: str) -> Join:
-    """<models bucket>/baselines/<execution id>/<what>: monitoring artifacts of the package, kept
-    beside its model.tar.gz so every environment that serves the package can read them."""
-    return Join(on="/", values=[ctx.models_uri, BASELINES_PREFIX, ExecutionVariables.PIPELINE_EXECUTION_ID, what])
 
 
 def baseline_features_step(
     ctx: StepContext, params: PipelineParameters, preprocess: ProcessingStep, train: TrainingStep
 ) -> ProcessingStep:
     # One instance: the sample is bounded (--max-records), and N instances would write N copies.
-    processor = _script_processor(ctx, params, "baseline.py", "baseline", instance_count=1)
+    processor = script_processor(ctx, params, "baseline.py", "baseline", instance_count=1)
     split_outputs = preprocess.properties.ProcessingOutputConfig.Outputs
     args = processor.run(
         inputs=[
-            _code_input(ctx),
-            _model_input(train),
+            code_input(ctx.code_uri),
+            model_input(train),
             ProcessingInput(
                 source=split_outputs[TRAIN].S3Output.S3Uri, destination=f"{PROCESSING_ROOT}/train", input_name=TRAIN
             ),

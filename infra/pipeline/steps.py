@@ -6,22 +6,18 @@ The baseline steps live in ``monitoring_steps`` (DataQualityBaseline only with t
 Model Monitor engine).
 
 Code reaches the containers as one deterministic tar.gz of ``ml_code/`` (an S3 URI, so the
-SDK uploads nothing). Training uses the Hugging Face estimator's ``source_dir``; the two
-processing steps use a plain ``Processor`` whose entrypoint unpacks the same tar.gz and
-runs the script, which is what the SDK's FrameworkProcessor does through a ``runproc.sh``
-it would have to upload at definition time.
+SDK uploads nothing). Training uses the Hugging Face estimator's ``source_dir``; processing
+steps run scripts from the same archive (step_helpers.py).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from sagemaker.huggingface import HuggingFace
 from sagemaker.inputs import TrainingInput
 from sagemaker.model import Model
 from sagemaker.model_metrics import MetricsSource, ModelMetrics
-from sagemaker.processing import ProcessingInput, ProcessingOutput, Processor
+from sagemaker.processing import ProcessingInput, ProcessingOutput
 from sagemaker.workflow.condition_step import ConditionStep
 from sagemaker.workflow.execution_variables import ExecutionVariables
 from sagemaker.workflow.conditions import ConditionGreaterThanOrEqualTo, ConditionLessThanOrEqualTo
@@ -29,85 +25,28 @@ from sagemaker.workflow.fail_step import FailStep
 from sagemaker.workflow.functions import Join, JsonGet
 from sagemaker.workflow.properties import PropertyFile
 from sagemaker.workflow.model_step import ModelStep
-from sagemaker.workflow.steps import CacheConfig, ProcessingStep, TrainingStep
+from sagemaker.workflow.steps import ProcessingStep, TrainingStep
 
+from infra.pipeline.monitoring_steps import BaselineSteps
 from infra.pipeline.parameters import PipelineParameters
 from infra.pipeline.retries import JOB_RETRIES, SERVICE_RETRIES
+from infra.pipeline.step_helpers import PROCESSING_ROOT, StepContext, baselines_uri, code_input, model_input, script_processor
 from ml_code.common.facets import MAX_ACCURACY_GAP_JSON_PATH  # evaluate.py writes it, 0.0 without facets
 from ml_code.common.splits import REPORT_DIR, SPLITS, TEST, TRAIN, VALIDATION
 
-if TYPE_CHECKING:  # monitoring_steps builds on this module's helpers
-    from infra.pipeline.monitoring_steps import BaselineSteps
-
-PROCESSING_ROOT = "/opt/ml/processing"
-CODE_DIR = f"{PROCESSING_ROOT}/input/code"
 ACCURACY_JSON_PATH = "multiclass_classification_metrics.accuracy.value"
 EVALUATION_FILE = "evaluation.json"
 
 
-@dataclass(frozen=True)
-class StepContext:
-    """What every step needs besides the run-time parameters (CDK tokens are fine here)."""
-
-    session: object  # the offline PipelineSession
-    role_arn: str
-    code_uri: str  # s3:// URI of the ml_code tar.gz
-    kms_key_arn: str
-    training_image: str
-    processing_image: str
-    inference_image: str
-    models_uri: str  # s3:// prefix for training output and checkpoints
-    feature_group_name: str
-    base_model: str
-    model_package_group: str
-    inference_instance_types: tuple[str, ...]
-    use_spot: bool
-    cache: CacheConfig
-    monitoring_engine: str  # "evidently" or "model_monitor" (adds Model Monitor's baseline step)
-
-
-def _script_processor(
-    ctx: StepContext, params: PipelineParameters, script: str, base_job_name: str, instance_count: int | None = None
-) -> Processor:
-    # Unpack the code archive (named <asset hash>.gz by CDK) and run the script with the
-    # step's arguments ("$@").
-    command = (
-        f"mkdir -p /tmp/code && tar -xzf {CODE_DIR}/*.gz -C /tmp/code "
-        f'&& exec python3 /tmp/code/ml_code/{script} "$@"'
-    )
-    return Processor(
-        role=ctx.role_arn,
-        image_uri=ctx.processing_image,
-        instance_type=params.processing_instance_type,
-        instance_count=params.processing_instance_count if instance_count is None else instance_count,
-        entrypoint=["/bin/bash", "-c", command, "--"],
-        volume_kms_key=ctx.kms_key_arn,
-        output_kms_key=ctx.kms_key_arn,
-        base_job_name=base_job_name,
-        sagemaker_session=ctx.session,
-    )
-
-
-def _code_input(ctx: StepContext) -> ProcessingInput:
-    return ProcessingInput(source=ctx.code_uri, destination=CODE_DIR, input_name="code")
-
-
-def _model_input(train: TrainingStep) -> ProcessingInput:
-    """The trained model.tar.gz, where evaluate.py and baseline.py look for it."""
-    return ProcessingInput(
-        source=train.properties.ModelArtifacts.S3ModelArtifacts, destination=f"{PROCESSING_ROOT}/model", input_name="model"
-    )
-
-
 def preprocess_step(ctx: StepContext, params: PipelineParameters) -> ProcessingStep:
-    processor = _script_processor(ctx, params, "preprocess.py", "preprocess")
+    processor = script_processor(ctx, params, "preprocess.py", "preprocess")
     outputs = [
         ProcessingOutput(output_name=name, source=f"{PROCESSING_ROOT}/output/{name}")
         for name in (*SPLITS, REPORT_DIR)
     ]
     args = processor.run(
         inputs=[
-            _code_input(ctx),
+            code_input(ctx.code_uri),
             # Each instance gets its own subset of the input files (scale-out by files).
             ProcessingInput(
                 source=params.input_data_uri,
@@ -176,12 +115,12 @@ def evaluate_step(
     ctx: StepContext, params: PipelineParameters, preprocess: ProcessingStep, train: TrainingStep
 ) -> tuple[ProcessingStep, PropertyFile]:
     """Scores the trained model on the test split; evaluation.json feeds the gate and the registry."""
-    processor = _script_processor(ctx, params, "evaluate.py", "evaluate")
+    processor = script_processor(ctx, params, "evaluate.py", "evaluate")
     report = PropertyFile(name="EvaluationReport", output_name="evaluation", path=EVALUATION_FILE)
     args = processor.run(
         inputs=[
-            _code_input(ctx),
-            _model_input(train),
+            code_input(ctx.code_uri),
+            model_input(train),
             ProcessingInput(
                 source=preprocess.properties.ProcessingOutputConfig.Outputs[TEST].S3Output.S3Uri,
                 destination=f"{PROCESSING_ROOT}/test",
@@ -194,9 +133,7 @@ def evaluate_step(
             ProcessingOutput(
                 output_name="evaluation",
                 source=f"{PROCESSING_ROOT}/evaluation",
-                destination=Join(
-                    on="/", values=[ctx.models_uri, "baselines", ExecutionVariables.PIPELINE_EXECUTION_ID, "evaluation"]
-                ),
+                destination=baselines_uri(ctx, "evaluation"),
             )
         ],
     )

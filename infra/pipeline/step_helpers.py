@@ -1,0 +1,88 @@
+"""What the pipelines' steps share: the step context, the code archive, the script runner.
+
+Every processing step runs a script of ``ml_code/`` from one deterministic tar.gz (an S3 URI,
+so the SDK uploads nothing): a plain ``Processor`` whose entrypoint unpacks it and runs the
+script, which is what the SDK's FrameworkProcessor does through a ``runproc.sh`` it would have
+to upload at definition time. steps.py (the training pipeline), monitoring_steps.py (its
+reference) and monitor_definition.py (the monitoring pipeline) build on these.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sagemaker.processing import ProcessingInput, Processor
+from sagemaker.workflow.execution_variables import ExecutionVariables
+from sagemaker.workflow.functions import Join
+from sagemaker.workflow.steps import CacheConfig, TrainingStep
+
+PROCESSING_ROOT = "/opt/ml/processing"
+CODE_DIR = f"{PROCESSING_ROOT}/input/code"
+BASELINES_PREFIX = "baselines"
+
+
+@dataclass(frozen=True)
+class StepContext:
+    """What every step needs besides the run-time parameters (CDK tokens are fine here)."""
+
+    session: object  # the offline PipelineSession
+    role_arn: str
+    code_uri: str  # s3:// URI of the ml_code tar.gz
+    kms_key_arn: str
+    training_image: str
+    processing_image: str
+    inference_image: str
+    models_uri: str  # s3:// prefix for training output and checkpoints
+    feature_group_name: str
+    base_model: str
+    model_package_group: str
+    inference_instance_types: tuple[str, ...]
+    use_spot: bool
+    cache: CacheConfig
+    monitoring_engine: str  # "evidently" or "model_monitor" (adds Model Monitor's baseline step)
+
+
+def script_entrypoint(script: str) -> list[str]:
+    """Unpack the code archive (named <asset hash>.gz by CDK) and run ml_code/<script> with
+    the step's arguments ("$@")."""
+    command = (
+        f"mkdir -p /tmp/code && tar -xzf {CODE_DIR}/*.gz -C /tmp/code "
+        f'&& exec python3 /tmp/code/ml_code/{script} "$@"'
+    )
+    return ["/bin/bash", "-c", command, "--"]
+
+
+def script_processor(
+    ctx: StepContext, params, script: str, base_job_name: str, instance_count: int | None = None
+) -> Processor:
+    """A processing job in the processing image running ``ml_code/<script>``; ``params``: the
+    training pipeline's PipelineParameters (instance type and count)."""
+    return Processor(
+        role=ctx.role_arn,
+        image_uri=ctx.processing_image,
+        instance_type=params.processing_instance_type,
+        instance_count=params.processing_instance_count if instance_count is None else instance_count,
+        entrypoint=script_entrypoint(script),
+        volume_kms_key=ctx.kms_key_arn,
+        output_kms_key=ctx.kms_key_arn,
+        base_job_name=base_job_name,
+        sagemaker_session=ctx.session,
+    )
+
+
+def code_input(code_uri: str) -> ProcessingInput:
+    return ProcessingInput(source=code_uri, destination=CODE_DIR, input_name="code")
+
+
+def model_input(train: TrainingStep) -> ProcessingInput:
+    """The trained model.tar.gz, where evaluate.py and baseline.py look for it."""
+    return ProcessingInput(
+        source=train.properties.ModelArtifacts.S3ModelArtifacts, destination=f"{PROCESSING_ROOT}/model", input_name="model"
+    )
+
+
+def baselines_uri(ctx: StepContext, what: str) -> Join:
+    """<models bucket>/baselines/<execution id>/<what>: what monitoring needs of the package
+    (reference, evaluation), kept beside its model.tar.gz so every environment serving the
+    package can read it."""
+    return Join(on="/", values=[ctx.models_uri, BASELINES_PREFIX, ExecutionVariables.PIPELINE_EXECUTION_ID, what])
