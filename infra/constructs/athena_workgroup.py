@@ -7,6 +7,8 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+MIN_BYTES_SCANNED_CUTOFF = 10 * 1024 * 1024  # Athena rejects a smaller per-query cutoff at deploy time
+
 
 class AthenaWorkgroup(Construct):
     """Workgroup ``name`` with results SSE-KMS in ``results_bucket`` and a per-query scan cutoff.
@@ -26,6 +28,8 @@ class AthenaWorkgroup(Construct):
         bytes_scanned_cutoff: int,
         destroy_with_stack: bool,
     ) -> None:
+        if bytes_scanned_cutoff < MIN_BYTES_SCANNED_CUTOFF:
+            raise ValueError(f"bytes_scanned_cutoff: Athena's minimum is {MIN_BYTES_SCANNED_CUTOFF} bytes, got {bytes_scanned_cutoff}")
         super().__init__(scope, construct_id)
         self.workgroup = athena.CfnWorkGroup(
             self,

@@ -36,6 +36,9 @@ class DataLake(Construct):
         removal_policy: cdk.RemovalPolicy,
     ) -> None:
         super().__init__(scope, construct_id)
+        # Log delivery through the bucket policy (ACLs stay disabled below) whatever the app's
+        # feature flags: without this flag CDK requires ACL-based log delivery and fails.
+        self.node.set_context("@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy", True)
         self.key = kms.Key(
             self,
             "Key",

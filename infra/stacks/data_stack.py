@@ -1,24 +1,24 @@
-"""Stateful resources of one environment: the data lake, its Glue catalog and the feature store.
+"""Stateful resources of one environment: the data lake, its Glue catalog, the feature store
+and the model registry. The stack only wires them.
 
 Kept apart from stateless stacks so those can be destroyed and redeployed freely; what is
-here follows the environment's removal policy (RETAIN in staging and prod). The raw
-tables and their crawler sit with the database because the feature store's offline table
-lives in the same database, and because IAM wildcards on bucket prefixes must stay in the
-bucket's stack to be acknowledged one by one (see infra/nag.py).
+here follows the environment's removal policy (RETAIN in staging and prod). The catalog
+(infra/constructs/catalog.py) sits with the lake because the feature store's offline table
+lives in its database, and because IAM wildcards on bucket prefixes must stay in the
+bucket's stack to be acknowledged one by one (see infra/nag.py). The registry is stateful
+too (versions, approvals), and promoted environments read it with the lake's artifacts.
 """
 
 from __future__ import annotations
 
 import aws_cdk as cdk
-from aws_cdk import aws_glue as glue
 from constructs import Construct
 
 from infra.config import EnvironmentConfig
+from infra.constructs.catalog import review_catalog
 from infra.constructs.data_lake import DataLake
 from infra.constructs.feature_store import ReviewFeatureGroup
 from infra.constructs.model_registry import ModelRegistry
-from infra.constructs.partition_crawler import PartitionCrawler
-from infra.constructs.raw_tables import RAW_FORMATS, RawReviewTables
 from infra.removal import removal_policy as removal_of
 
 
@@ -41,32 +41,9 @@ class DataStack(cdk.Stack):
         # Promoted environments serve dev's packages: model.tar.gz and drift baselines.
         self.lake.share_model_artifacts(promotion_accounts, prefixes=("training", "baselines"))
 
-        self.database_name = config.prefix.replace("-", "_")  # Athena: lower case and underscores
-        self.database = glue.CfnDatabase(
-            self,
-            "Database",
-            catalog_id=self.account,
-            database_input=glue.CfnDatabase.DatabaseInputProperty(
-                name=self.database_name,
-                description=f"Product reviews and RoBERTa features of the {config.name} environment",
-            ),
-        )
-        self.database.apply_removal_policy(removal_policy)
-
-        self.raw_tables = RawReviewTables(self, "RawTables", database_name=self.database_name, bucket=self.lake.raw)
-        self.crawler = PartitionCrawler(
-            self,
-            "PartitionCrawler",
-            name=f"{config.prefix}-raw-partitions",
-            database_name=self.database_name,
-            formats=RAW_FORMATS,
-            bucket=self.lake.raw,
-            key=self.lake.key,
-            schedule=config.catalog.crawler_schedule,
-        )
-        for table in self.raw_tables.tables.values():
-            table.node.add_dependency(self.database)
-            self.crawler.crawler.node.add_dependency(table)
+        catalog = review_catalog(self, config=config, lake=self.lake, removal_policy=removal_policy)
+        self.database, self.database_name = catalog.database, catalog.database_name
+        self.raw_tables, self.crawler = catalog.raw_tables, catalog.crawler
 
         self.features = ReviewFeatureGroup(
             self,

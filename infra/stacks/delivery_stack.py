@@ -22,8 +22,8 @@ from constructs import Construct
 
 from infra.config import DeliveryConfig, EnvironmentConfig
 from infra.constructs.delivery_checks_role import delivery_checks_role_name
-from infra.cfn_sub import prefer_sub_in_action_configurations
-from infra.delivery_nag import acknowledge_pipeline_findings
+from infra.delivery.cfn_sub import prefer_sub_in_action_configurations
+from infra.delivery.nag import acknowledge_pipeline_findings
 from infra.stage import MlopsStage
 
 DELIVERY_STACK_ID = "Delivery"

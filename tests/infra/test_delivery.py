@@ -11,7 +11,7 @@ import pytest
 from aws_cdk.assertions import Template
 
 from infra.app_builder import build_app
-from infra.cfn_sub import join_to_sub
+from infra.delivery.cfn_sub import join_to_sub
 from infra.config import ConfigError, load_delivery_config
 from infra.stacks.delivery_stack import CDK_CLI_VERSION, DELIVERY_STACK_ID
 from tests.conftest import SERVED_PACKAGE
