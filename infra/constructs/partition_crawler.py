@@ -33,6 +33,10 @@ class PartitionCrawler(Construct):
         key: kms.Key,
         schedule: str | None,
     ) -> None:
+        if not formats:
+            raise ValueError("formats: the crawler needs at least one raw table to crawl")
+        if schedule is not None and not schedule.startswith("cron("):
+            raise ValueError(f"schedule: Glue crawlers take cron(...) only, got {schedule!r}")
         super().__init__(scope, construct_id)
         stack = cdk.Stack.of(self)
         log_groups = stack.format_arn(
