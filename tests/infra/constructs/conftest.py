@@ -153,3 +153,10 @@ def role_with_principal(template: Template, service: str) -> str:
     assert len(roles) == 1, f"expected one role for {service}, found {sorted(roles)}"
     return next(iter(roles))
 
+
+
+def arn_tail(arn: Any) -> str:
+    """The literal end of an ARN as the template has it: the string, or an Fn::Join's last part."""
+    if isinstance(arn, str):
+        return arn
+    return arn["Fn::Join"][1][-1]
