@@ -8,7 +8,8 @@ cost does not depend on the model. Each run is the whole job in a fresh interpre
 (imports, listing, streamed parsing, reservoir sampling to --max-records, Evidently drift and
 data quality, report files), timed wall-clock, with its own peak RSS (VmHWM). By default N is
 the job's own default --max-records (what a deployed job samples to): the 10N run reads ten
-times the lines into the same sample size, so its memory should stay flat. The last line is ``records_per_s=<at 10N> rss_ratio=<peak RSS 10N / N>``.
+times the lines into the same sample size, so its memory should stay flat.
+The last line is ``records_per_s=<at 10N> rss_ratio=<peak RSS 10N / N>``.
 """
 
 from __future__ import annotations
@@ -33,10 +34,18 @@ TARGETS = {"rss_ratio": 1.5}
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, default=REAL_DATA, help=f"review CSV (default {REAL_DATA})")
-    parser.add_argument("--records", type=int, default=DEFAULT_MAX_RECORDS,
-                        help=f"N: captured records of the small run (default {DEFAULT_MAX_RECORDS}, the job's sample size)")
-    parser.add_argument("--max-records", type=int, default=DEFAULT_MAX_RECORDS,
-                        help=f"the job's --max-records (default: its own, {DEFAULT_MAX_RECORDS})")
+    parser.add_argument(
+        "--records",
+        type=int,
+        default=DEFAULT_MAX_RECORDS,
+        help=f"N: captured records of the small run (default {DEFAULT_MAX_RECORDS}, the job's sample size)",
+    )
+    parser.add_argument(
+        "--max-records",
+        type=int,
+        default=DEFAULT_MAX_RECORDS,
+        help=f"the job's --max-records (default: its own, {DEFAULT_MAX_RECORDS})",
+    )
     parser.add_argument("--reference-size", type=int, default=2000, help="reference rows (default 2000)")
     args = parser.parse_args(argv)
     if not args.data.exists():
@@ -61,9 +70,19 @@ def write_capture(folder: Path, items: list[tuple[str, int]], count: int) -> Pat
 def run_job(capture: Path, reference: Path, report: Path, max_records: int) -> tuple[float, float, dict]:
     """(wall seconds, peak RSS MB, report.json) of one whole job in a fresh interpreter."""
     argv = [
-        "--capture-uri", str(capture), "--window-end", END, "--reference-uri", str(reference),
-        "--report-dir", str(report), "--max-records", str(max_records), "--exit-message-file", str(report / "message"),
-    ]  # fmt: skip
+        "--capture-uri",
+        str(capture),
+        "--window-end",
+        END,
+        "--reference-uri",
+        str(reference),
+        "--report-dir",
+        str(report),
+        "--max-records",
+        str(max_records),
+        "--exit-message-file",
+        str(report / "message"),
+    ]
     peak_mb, seconds, _ = run_module("ml_code.monitor", argv, cwd=ROOT)
     return seconds, peak_mb, json.loads((report / "2026/12/02/03" / "report.json").read_text())
 
@@ -79,8 +98,11 @@ def main(argv: list[str] | None = None) -> None:
     with tempfile.TemporaryDirectory(prefix="bench-monitor-") as tmp:
         work = Path(tmp)
         reference = write_reference(work / "reference", reference_items)
-        print(f"data: {args.data.name}; reference {len(reference_items)} rows; --max-records {args.max_records};"
-              f" cpus {os.cpu_count()}", flush=True)  # fmt: skip
+        print(
+            f"data: {args.data.name}; reference {len(reference_items)} rows; --max-records {args.max_records};"
+            f" cpus {os.cpu_count()}",
+            flush=True,
+        )
         for scale in (1, 10):
             records = args.records * scale
             capture = write_capture(work / f"capture-{scale}" / "endpoint", traffic, records)

@@ -41,11 +41,14 @@ def build_app(app: cdk.App, extend: Callable[[dict[str, MlopsStage]], None] | No
     if extend is not None:
         extend(stages)
     DeliveryStack(
-        app, DELIVERY_STACK_ID, config=delivery, stages=[(stages[c.name], c) for c in order],
+        app,
+        DELIVERY_STACK_ID,
+        config=delivery,
+        stages=[(stages[c.name], c) for c in order],
         env=cdk.Environment(account=delivery.account, region=delivery.region),
         stack_name=delivery.pipeline_name,
         description=f"{delivery.project}: CI/CD pipeline, dev -> staging -> approval -> prod",
-    )  # fmt: skip
+    )
     # cdk-nag 3 is a validation plugin: any unacknowledged finding fails synth.
     cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app))
     return stages

@@ -6,10 +6,9 @@ star-to-sentiment rule changes every query consistently.
 
 from __future__ import annotations
 
+from infra.constructs.raw_tables import RawFormat
 from ml_code.common.features import EVENT_TIME, RECORD_IDENTIFIER
 from ml_code.common.labels import MAX_STARS, MIN_STARS, SENTIMENTS
-
-from infra.constructs.raw_tables import RawFormat
 
 
 def sentiment_case(rating_column: str) -> str:

@@ -8,8 +8,9 @@ path (and so the environment), before any construct is built.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 from ml_code.common.containers import INFERENCE_INSTANCE_TYPES
 
@@ -28,7 +29,9 @@ _SCHEDULE = re.compile(r"^(cron\((\S+ ){5}\S+\)|rate\(\d+ (minute|minutes|hour|h
 _MODEL_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
 _MODEL_PACKAGE_ARN = re.compile(r"^arn:aws[a-z-]*:sagemaker:[a-z0-9-]+:\d{12}:model-package/[\w-]+/\d+$")
 _S3_URI = re.compile(r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/\S*)?$")
-_CONNECTION_ARN = re.compile(r"^arn:aws[a-z-]*:(codeconnections|codestar-connections):[a-z0-9-]+:\d{12}:connection/[\w-]+$")
+_CONNECTION_ARN = re.compile(
+    r"^arn:aws[a-z-]*:(codeconnections|codestar-connections):[a-z0-9-]+:\d{12}:connection/[\w-]+$"
+)
 _REPOSITORY = re.compile(r"^[\w.-]+(/[\w.-]+)?$")
 _BRANCH = re.compile(r"^[\w./-]+$")
 _PROJECT = re.compile(r"^[a-z][a-z0-9-]{1,23}$")
@@ -311,7 +314,9 @@ def _serving(serving: _Section, model_package_arn: str | None) -> tuple[ServingC
     arn_expected = "a model package ARN like arn:aws:sagemaker:<region>:<account>:model-package/<group>/<version>"
     configured = serving.optional_text("model_package_arn", _MODEL_PACKAGE_ARN, arn_expected)
     if model_package_arn is not None and not _MODEL_PACKAGE_ARN.match(model_package_arn):
-        raise ConfigError(f"{serving._path}.model_package_arn (context override): expected {arn_expected}, got {model_package_arn!r}")
+        raise ConfigError(
+            f"{serving._path}.model_package_arn (context override): expected {arn_expected}, got {model_package_arn!r}"
+        )
     compute = _compute(serving)
     if compute["instance_type"] not in INFERENCE_INSTANCE_TYPES:
         raise ConfigError(
@@ -445,7 +450,9 @@ def load_delivery_config(context: Any, path: str = "context.mlops") -> DeliveryC
         ),
     )
     if kind == "codeconnections" and "/" not in config.repository:
-        raise ConfigError(f"{path}.delivery.source.repository: expected owner/name for a connection, got {config.repository!r}")
+        raise ConfigError(
+            f"{path}.delivery.source.repository: expected owner/name for a connection, got {config.repository!r}"
+        )
     source.done()
     delivery.done()
     return config

@@ -41,7 +41,9 @@ def acknowledge(scope: IConstruct, rule: str, reason: str) -> None:
     cdk.Validations.of(scope).acknowledge(cdk.Acknowledgment(id=rule, reason=reason))
 
 
-def acknowledge_wildcard(scope: IConstruct, *, reason: str, resource: str | None = None, action: str | None = None) -> str:
+def acknowledge_wildcard(
+    scope: IConstruct, *, reason: str, resource: str | None = None, action: str | None = None
+) -> str:
     """Acknowledge one IAM5 wildcard finding on ``scope`` (a role or policy); returns its id."""
     if (resource is None) == (action is None):
         raise ValueError("give exactly one of resource or action")

@@ -44,9 +44,19 @@ CSV_CONTENT_TYPES = ("text/csv",)
 INFERENCE_ID_HEADER = "X-Amzn-SageMaker-Inference-Id"
 # Headers that belong to one connection, not to the request or answer (RFC 9110 7.6.1).
 HOP_BY_HOP = frozenset(
-    ("connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer",
-     "transfer-encoding", "upgrade", "content-length", "host")
-)  # fmt: skip
+    (
+        "connection",
+        "keep-alive",
+        "proxy-authenticate",
+        "proxy-authorization",
+        "te",
+        "trailer",
+        "transfer-encoding",
+        "upgrade",
+        "content-length",
+        "host",
+    )
+)
 UPSTREAM_TIMEOUT = 120
 
 
@@ -156,14 +166,14 @@ class _Handler(BaseHTTPRequestHandler):
     server: _RouterServer
     server_version = "local-capture-router"
 
-    def log_message(self, format, *args):  # noqa: A002 - the base class's name
+    def log_message(self, format, *args):
         pass  # the model server logs every request already
 
-    def do_GET(self):  # noqa: N802 - http.server's naming
+    def do_GET(self):
         status, headers, answer = self._forward(b"")
         self._answer(status, answer, headers)
 
-    def do_POST(self):  # noqa: N802
+    def do_POST(self):
         if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
             self._answer(411, b'{"message": "send a Content-Length (the SageMaker runtime requires one)"}')
             return

@@ -83,8 +83,12 @@ examples:
 
 
 def _add_storage(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--root", type=Path, default=DEFAULT_ROOT,
-                        help="folder for runs/<execution id>/ and registry/ (default: %(default)s)")  # fmt: skip
+    parser.add_argument(
+        "--root",
+        type=Path,
+        default=DEFAULT_ROOT,
+        help="folder for runs/<execution id>/ and registry/ (default: %(default)s)",
+    )
     parser.add_argument("--registry", type=Path, default=None, help="model registry folder (default: <root>/registry)")
 
 
@@ -105,40 +109,76 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    run = commands.add_parser("run", help="execute the pipeline locally", description=DESCRIPTION,
-                              epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
+    run = commands.add_parser(
+        "run",
+        help="execute the pipeline locally",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     _add_storage(run)
     run.add_argument(
         "--env", default="dev", help="environment whose cdk.json config builds the definition (default: dev)"
     )
-    run.add_argument("--definition", type=Path, help="run this definition JSON instead of building one"
-                     " (e.g. from `definition`; its code URI must be the local stand-in)")  # fmt: skip
+    run.add_argument(
+        "--definition",
+        type=Path,
+        help="run this definition JSON instead of building one"
+        " (e.g. from `definition`; its code URI must be the local stand-in)",
+    )
     run.add_argument("--pipeline-name", help="pipeline name for --definition (default: the file's name)")
-    run.add_argument("--input", type=Path, action="append", dest="inputs", metavar="PATH",
-                     help="data file or folder copied under the InputDataUri parameter's prefix in the local S3;"
-                          " repeatable (default: data/sample/womens_clothing_reviews_sample.csv.gz)")  # fmt: skip
-    run.add_argument("--base-model", type=Path, metavar="DIR",
-                     help="local Hugging Face model folder used wherever the definition passes the hub model"
-                          " (cdk.json pipeline.base_model, e.g. roberta-base) to a step;"
-                          " every rewrite is printed")  # fmt: skip
-    run.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
-                     help="override a pipeline parameter, e.g. MinAccuracy=0.7, Epochs=2; repeatable")  # fmt: skip
-    run.add_argument("--train-processes", type=int, default=1, metavar="N",
-                     help="training processes per host (default 1); above 1, or with TrainingInstanceCount above 1,"
-                          " training runs under torchrun (gloo on CPU; needs torch_distributed in the definition,"
-                          " which it has)")  # fmt: skip
+    run.add_argument(
+        "--input",
+        type=Path,
+        action="append",
+        dest="inputs",
+        metavar="PATH",
+        help="data file or folder copied under the InputDataUri parameter's prefix in the local S3;"
+        " repeatable (default: data/sample/womens_clothing_reviews_sample.csv.gz)",
+    )
+    run.add_argument(
+        "--base-model",
+        type=Path,
+        metavar="DIR",
+        help="local Hugging Face model folder used wherever the definition passes the hub model"
+        " (cdk.json pipeline.base_model, e.g. roberta-base) to a step;"
+        " every rewrite is printed",
+    )
+    run.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="override a pipeline parameter, e.g. MinAccuracy=0.7, Epochs=2; repeatable",
+    )
+    run.add_argument(
+        "--train-processes",
+        type=int,
+        default=1,
+        metavar="N",
+        help="training processes per host (default 1); above 1, or with TrainingInstanceCount above 1,"
+        " training runs under torchrun (gloo on CPU; needs torch_distributed in the definition,"
+        " which it has)",
+    )
     run.add_argument("--execution-id", help="execution id (default: <date>-<time>-<random>); names the run folder")
     run.add_argument(
         "--verbose", "-v", action="store_true", help="echo every line the steps print (default: metric lines only)"
     )
 
-    approve = commands.add_parser("approve", help="set a registered version's approval status",
-                                  description="Set the ModelApprovalStatus of a version in the local model registry"
-                                  " (Approved by default), recorded in its ApprovalHistory.")  # fmt: skip
+    approve = commands.add_parser(
+        "approve",
+        help="set a registered version's approval status",
+        description="Set the ModelApprovalStatus of a version in the local model registry"
+        " (Approved by default), recorded in its ApprovalHistory.",
+    )
     _add_storage(approve)
     _version_args(approve, required=True)
-    approve.add_argument("--status", default="Approved", choices=("Approved", "Rejected", "PendingManualApproval"),
-                         help="new status (default: Approved)")  # fmt: skip
+    approve.add_argument(
+        "--status",
+        default="Approved",
+        choices=("Approved", "Rejected", "PendingManualApproval"),
+        help="new status (default: Approved)",
+    )
     approve.add_argument("--note", default="", help="approval description")
 
     listing = commands.add_parser("list", help="list registered versions with status and metrics")
@@ -159,38 +199,77 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--review", action="append", default=[], metavar="TEXT", help="a review to classify; repeatable")
     serve.add_argument("--demo-reviews", action="store_true", help="classify three built-in example reviews")
     serve.add_argument("--allow-unapproved", action="store_true", help="serve a version that is not Approved")
-    serve.add_argument("--capture-dir", type=Path, metavar="DIR",
-                       help="data capture on, as the endpoint's: callers talk to a router on --port that forwards"
-                            " to the model server and writes each answered invocation to"
-                            " DIR/<endpoint name>/AllTraffic/yyyy/mm/dd/hh/<uuid>.jsonl (SageMaker's capture"
-                            " format; the X-Amzn-SageMaker-Inference-Id header becomes its inferenceId)")  # fmt: skip
-    serve.add_argument("--capture-percentage", type=float, default=100, metavar="P",
-                       help="with --capture-dir: share of invocations captured, 0-100 (default: %(default)s)")
+    serve.add_argument(
+        "--capture-dir",
+        type=Path,
+        metavar="DIR",
+        help="data capture on, as the endpoint's: callers talk to a router on --port that forwards"
+        " to the model server and writes each answered invocation to"
+        " DIR/<endpoint name>/AllTraffic/yyyy/mm/dd/hh/<uuid>.jsonl (SageMaker's capture"
+        " format; the X-Amzn-SageMaker-Inference-Id header becomes its inferenceId)",
+    )
+    serve.add_argument(
+        "--capture-percentage",
+        type=float,
+        default=100,
+        metavar="P",
+        help="with --capture-dir: share of invocations captured, 0-100 (default: %(default)s)",
+    )
     serve.add_argument("--env", default="dev", help="environment whose endpoint name the capture uses (default: dev)")
 
-    monitor = commands.add_parser("monitor", help="run the monitoring pipeline (DriftMonitor, Evidently) on a capture",
-                                  description=MONITOR_DESCRIPTION, epilog=MONITOR_EPILOG,
-                                  formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
+    monitor = commands.add_parser(
+        "monitor",
+        help="run the monitoring pipeline (DriftMonitor, Evidently) on a capture",
+        description=MONITOR_DESCRIPTION,
+        epilog=MONITOR_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     _add_storage(monitor)
-    monitor.add_argument("--env", default="dev",
-                         help="environment whose cdk.json config builds the definition (default: dev)")  # fmt: skip
-    monitor.add_argument("--capture-dir", type=Path, required=True, metavar="DIR",
-                         help="what serve --capture-dir DIR wrote; CaptureUri is DIR/<endpoint name>")  # fmt: skip
-    monitor.add_argument("--reference", type=Path, metavar="PATH",
-                         help="reference.csv, or a folder holding it (default: the reference the newest Approved"
-                              " version records as CustomerMetadataProperties MonitoringReferenceUri)")  # fmt: skip
+    monitor.add_argument(
+        "--env", default="dev", help="environment whose cdk.json config builds the definition (default: dev)"
+    )
+    monitor.add_argument(
+        "--capture-dir",
+        type=Path,
+        required=True,
+        metavar="DIR",
+        help="what serve --capture-dir DIR wrote; CaptureUri is DIR/<endpoint name>",
+    )
+    monitor.add_argument(
+        "--reference",
+        type=Path,
+        metavar="PATH",
+        help="reference.csv, or a folder holding it (default: the reference the newest Approved"
+        " version records as CustomerMetadataProperties MonitoringReferenceUri)",
+    )
     monitor.add_argument("--group", help="model package group for the default reference (default: the only one)")
-    monitor.add_argument("--ground-truth", type=Path, metavar="DIR",
-                         help="JSON Lines of true labels joined by inference id, e.g."
-                              ' {"inference_id": "review-12", "star_rating": 5} (default: none)')  # fmt: skip
-    monitor.add_argument("--window-hours", type=int, metavar="N",
-                         help="hours of capture judged (default: the config's monitoring.window_hours)")  # fmt: skip
-    monitor.add_argument("--window-end", metavar="ISO",
-                         help="the window's end, e.g. 2026-12-02T04:00:00Z (UTC without a zone): the execution's"
-                              " StartDateTime; the job reads the N whole hour folders before its hour"
-                              " (default: now)")  # fmt: skip
-    monitor.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
-                         help="override another pipeline parameter, e.g. DriftThreshold=0.2; repeatable")  # fmt: skip
+    monitor.add_argument(
+        "--ground-truth",
+        type=Path,
+        metavar="DIR",
+        help="JSON Lines of true labels joined by inference id, e.g."
+        ' {"inference_id": "review-12", "star_rating": 5} (default: none)',
+    )
+    monitor.add_argument(
+        "--window-hours",
+        type=int,
+        metavar="N",
+        help="hours of capture judged (default: the config's monitoring.window_hours)",
+    )
+    monitor.add_argument(
+        "--window-end",
+        metavar="ISO",
+        help="the window's end, e.g. 2026-12-02T04:00:00Z (UTC without a zone): the execution's"
+        " StartDateTime; the job reads the N whole hour folders before its hour"
+        " (default: now)",
+    )
+    monitor.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="override another pipeline parameter, e.g. DriftThreshold=0.2; repeatable",
+    )
     monitor.add_argument("--execution-id", help="execution id (default: monitor-<date>-<time>-<random>)")
     monitor.add_argument("--verbose", "-v", action="store_true", help="echo every line the job prints")
 

@@ -74,9 +74,12 @@ def send(url: str, batch: list[tuple[str, str]]) -> int:
     answered = 0
     for inference_id, text in batch:
         status, body = invoke(
-            url, json.dumps({"inputs": text}).encode(), "application/json", "application/json",
+            url,
+            json.dumps({"inputs": text}).encode(),
+            "application/json",
+            "application/json",
             headers={INFERENCE_ID_HEADER: inference_id},
-        )  # fmt: skip
+        )
         if status != 200:
             raise LocalRunnerError(f"the server answered {status} to {inference_id}: {body[:300]!r}")
         answered += 1
@@ -113,8 +116,10 @@ def run(root: Path, data: Path, out: Path, count: int, console: Console) -> dict
             writer = CaptureWriter(out / name, endpoint)
             with CaptureRouter(server_url, writer) as router:
                 answered = send(router.url, batch)
-            console.print(f"  {name}: {answered} requests via {router.url}, {writer.captured} captured"
-                          f" into {writer.folder}/yyyy/mm/dd/hh/")  # fmt: skip
+            console.print(
+                f"  {name}: {answered} requests via {router.url}, {writer.captured} captured"
+                f" into {writer.folder}/yyyy/mm/dd/hh/"
+            )
     last = datetime.now(UTC)
     with open(out / "ground-truth" / "labels.jsonl", "w", encoding="utf-8") as labels:
         for review in real:

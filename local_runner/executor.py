@@ -75,7 +75,7 @@ class ExecutionResult:
 
     def to_json(self) -> dict:
         document = asdict(self)
-        for step, record in zip(document["steps"], self.steps):
+        for step, record in zip(document["steps"], self.steps, strict=False):
             step["duration"] = record.duration
         return document
 
@@ -296,7 +296,7 @@ class PipelineExecution:
             self._failed(record, error.reason)
         except LocalRunnerError as error:
             self._failed(record, str(error))
-        except Exception as error:  # noqa: BLE001 - a runner bug must still leave a readable run folder and report
+        except Exception as error:
             self._failed(record, f"local runner error: {error!r}\n{traceback.format_exc()}")
         if record.status == "Executing":
             record.status, record.ended = "Succeeded", time.time()

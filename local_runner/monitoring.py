@@ -37,7 +37,6 @@ from local_runner.registry import LocalRegistry
 from local_runner.report import write_run_files
 from local_runner.runner import new_execution_id, registry_path, stage_code
 from local_runner.step_environment import Console
-
 from ml_code.monitoring.reference import METADATA_KEY as REFERENCE_KEY  # what Register records
 
 MONITORING_BUCKET = "local-monitoring"
@@ -81,7 +80,6 @@ def build_local_monitor_definition(environment: str = "dev") -> LocalMonitorDefi
     os.environ.setdefault("SAGEMAKER_SUPPRESS_V2_WARNING", "1")
     logging.getLogger("sagemaker.config").setLevel(logging.WARNING)
     from infra.pipeline.monitor_definition import build_monitor_pipeline
-
     from local_runner.definition import CODE_URI
 
     config = load_environment_config(environment)
@@ -193,8 +191,10 @@ def run_monitor(request: MonitorRequest, console: Console) -> MonitorOutcome:
     console.print(f"Local execution {execution_id} of pipeline {built.pipeline_name} ({source})")
     console.print(f"  run folder:   {run_dir}")
     given = ", --window-end" if request.window_end else ""
-    console.print(f"  window end:   {execution.start_datetime} (Execution.StartDateTime{given});"
-                  f" {parameters['WindowHours']} hour(s) before it")  # fmt: skip
+    console.print(
+        f"  window end:   {execution.start_datetime} (Execution.StartDateTime{given});"
+        f" {parameters['WindowHours']} hour(s) before it"
+    )
     console.print(f"  capture:      {capture}")
     console.print(f"  reference:    {reference} ({reference_source})")
     console.print(f"  ground truth: {ground_truth or 'none'}")
@@ -248,8 +248,10 @@ def summary_lines(report_dir: Path) -> list[str]:
     if (report_dir / "metrics.json").is_file():
         lines.append(f"  metrics:  {report_dir / 'metrics.json'} (not published: PublishMetrics=false)")
     status = report.get("status")
-    lines.append(f"  records analysed: {report.get('records_analysed', '?')}"
-                 + (f" ({status})" if status and status != "ok" else ""))  # fmt: skip
+    lines.append(
+        f"  records analysed: {report.get('records_analysed', '?')}"
+        + (f" ({status})" if status and status != "ok" else "")
+    )
     features = (report.get("drift") or {}).get("features") or {}
     drifted = [name for name, result in features.items() if result.get("drifted")]
     if not features:
@@ -258,8 +260,10 @@ def summary_lines(report_dir: Path) -> list[str]:
         lines.append(f"  drifted features: {len(drifted)} of {len(features)}{'' if drifted else ' (none)'}")
         for name in drifted:
             result = features[name]
-            lines.append(f"    {name:<16} score {result['score']:.3f} (threshold {result['threshold']:g},"
-                         f" {result.get('method', '?')})")  # fmt: skip
+            lines.append(
+                f"    {name:<16} score {result['score']:.3f} (threshold {result['threshold']:g},"
+                f" {result.get('method', '?')})"
+            )
     quality = report.get("model_quality")
     if quality:
         drop = quality.get("accuracy_drop")

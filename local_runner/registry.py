@@ -117,11 +117,14 @@ class LocalRegistry:
         group_dir = self.root / group
         arn_prefix = f"arn:aws:sagemaker:{region}:{account}"
         if not (group_dir / "group.json").is_file():
-            _write_json(group_dir / "group.json", {
-                "ModelPackageGroupName": group,
-                "ModelPackageGroupArn": f"{arn_prefix}:model-package-group/{group}",
-                "CreationTime": now(),
-            })  # fmt: skip
+            _write_json(
+                group_dir / "group.json",
+                {
+                    "ModelPackageGroupName": group,
+                    "ModelPackageGroupArn": f"{arn_prefix}:model-package-group/{group}",
+                    "CreationTime": now(),
+                },
+            )
         versions_dir = group_dir / "versions"
         versions_dir.mkdir(parents=True, exist_ok=True)
         version = max((int(p.name) for p in versions_dir.iterdir() if p.name.isdigit()), default=0) + 1

@@ -136,13 +136,16 @@ def render(result: ExecutionResult, run_dir: Path, definition: dict, extra: dict
 
     for package in result.registered:
         out += ["## Registered model", ""]
-        out += _table(["field", "value"], [
-            ["group", package["ModelPackageGroupName"]],
-            ["version", package["ModelPackageVersion"]],
-            ["approval status", package["ModelApprovalStatus"]],
-            ["ARN", package["ModelPackageArn"]],
-            ["model data", ", ".join(_relative(Path(p), run_dir) for p in package["Local"].get("ModelData", ()))],
-        ])  # fmt: skip
+        out += _table(
+            ["field", "value"],
+            [
+                ["group", package["ModelPackageGroupName"]],
+                ["version", package["ModelPackageVersion"]],
+                ["approval status", package["ModelApprovalStatus"]],
+                ["ARN", package["ModelPackageArn"]],
+                ["model data", ", ".join(_relative(Path(p), run_dir) for p in package["Local"].get("ModelData", ()))],
+            ],
+        )
         if package.get("Metrics"):
             shown = ", ".join(f"{k}={v:.4f}" for k, v in list(package["Metrics"].items())[:3])
             out += [f"Registered with its model statistics ({shown}, ...), copied into the registry.", ""]

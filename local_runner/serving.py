@@ -61,9 +61,7 @@ def model_path(package: dict) -> Path:
 
 
 @contextmanager
-def serving(
-    package: dict, port: int | None, console: Console, capture: CaptureWriter | None = None
-) -> Iterator[str]:
+def serving(package: dict, port: int | None, console: Console, capture: CaptureWriter | None = None) -> Iterator[str]:
     """The version's model.tar.gz served on 127.0.0.1 while the block runs; yields the URL callers use.
 
     With ``capture``: the toolkit server listens on a free port of its own and callers talk to
@@ -157,7 +155,7 @@ def capture_writer(capture_dir: Path, environment: str, percentage: float) -> Ca
 
 def format_predictions(reviews: list[str], predictions: list[dict]) -> list[str]:
     lines = []
-    for text, answer in zip(reviews, predictions):
+    for text, answer in zip(reviews, predictions, strict=False):
         short = text if len(text) <= 60 else text[:57] + "..."
         probabilities = " ".join(f"{k[:3]} {v:.2f}" for k, v in (answer.get("probabilities") or {}).items())
         lines.append(f"  {answer.get('label', '?'):>8}  [{probabilities}]  {short!r}")

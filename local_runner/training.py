@@ -172,10 +172,20 @@ def run_training_step(env: StepEnvironment) -> dict:
         sm_env["TRAINING_JOB_ARN"] = env.arn(f"training-job/{env.job_name}")
         if use_torchrun:
             launcher = [
-                "python3", "-m", "torch.distributed.run",
-                "--nnodes", str(count), "--nproc_per_node", str(processes), "--node_rank", str(index),
-                "--master_addr", "127.0.0.1", "--master_port", str(master_port),
-            ]  # fmt: skip
+                "python3",
+                "-m",
+                "torch.distributed.run",
+                "--nnodes",
+                str(count),
+                "--nproc_per_node",
+                str(processes),
+                "--node_rank",
+                str(index),
+                "--master_addr",
+                "127.0.0.1",
+                "--master_port",
+                str(master_port),
+            ]
         else:
             launcher = ["python3"]
         specs.append(
@@ -242,8 +252,19 @@ def run_training_step(env: StepEnvironment) -> dict:
     }
 
 
-def _sm_environment(path_map, host, hosts, instance_type, user, framework, channel_dirs, resource_config,
-                    input_data_config, cmd_args, program) -> dict[str, str]:  # fmt: skip
+def _sm_environment(
+    path_map,
+    host,
+    hosts,
+    instance_type,
+    user,
+    framework,
+    channel_dirs,
+    resource_config,
+    input_data_config,
+    cmd_args,
+    program,
+) -> dict[str, str]:
     """The SM_* variables of the SageMaker training toolkit (sagemaker_training.environment)."""
 
     def local(container_path: str) -> str:

@@ -68,8 +68,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     path("summary-dir", PROCESSING / "baseline" / "summary", "where baseline_summary.json goes")
     path("reference-dir", PROCESSING / "baseline" / "reference", "where reference.csv (text, features, label) goes")
     path("exit-message-file", Path("/opt/ml/output/message"), "SageMaker's failure reason file")
-    parser.add_argument("--max-records", type=int, default=DEFAULT_MAX_RECORDS,
-                        help=f"reviews in the baseline at most (default {DEFAULT_MAX_RECORDS})")  # fmt: skip
+    parser.add_argument(
+        "--max-records",
+        type=int,
+        default=DEFAULT_MAX_RECORDS,
+        help=f"reviews in the baseline at most (default {DEFAULT_MAX_RECORDS})",
+    )
     parser.add_argument(
         "--label-mix",
         choices=("natural", "split"),
@@ -248,9 +252,12 @@ def main(argv: list[str] | None = None) -> None:
     write_reference(rows, sample, args.reference_dir)
     LOG.info(
         "[baseline] %d rows -> %s; predicted %s, truncated %.1f%%, %.1f s",
-        len(rows), args.dataset_dir / DATASET_FILE, summary["predicted_label_shares"],
-        100 * summary["truncated_share"], summary["seconds"],
-    )  # fmt: skip
+        len(rows),
+        args.dataset_dir / DATASET_FILE,
+        summary["predicted_label_shares"],
+        100 * summary["truncated_share"],
+        summary["seconds"],
+    )
 
 
 if __name__ == "__main__":

@@ -29,7 +29,7 @@ if __package__ in (None, ""):
     # Run as a script inside a SageMaker container: make the `ml_code` package importable.
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from ml_code.common.facets import FACET_COLUMNS, MIN_GROUP_SIZE, MISSING_VALUE, post_training_bias  # noqa: E402
+from ml_code.common.facets import FACET_COLUMNS, MIN_GROUP_SIZE, MISSING_VALUE, post_training_bias
 
 LOG = logging.getLogger("ml_code.evaluate")
 EVALUATION_FILE = "evaluation.json"

@@ -50,10 +50,21 @@ DEFAULT_MAX_RECORDS = 5000
 DEFAULT_NAMESPACE = "roberta-sentiment/Monitoring"
 # Always in report.json's counts, 0 when nothing of the kind happened (capture.py, ground_truth.py).
 COUNTS = (
-    "variants", "files", "lines", "records", "texts", "malformed_lines", "unknown_content_type", "unreadable_records",
-    "ground_truth_files", "ground_truth_labels", "ground_truth_malformed_lines", "ground_truth_unknown_label",
-    "ground_truth_unknown_id", "ground_truth_ambiguous",
-)  # fmt: skip
+    "variants",
+    "files",
+    "lines",
+    "records",
+    "texts",
+    "malformed_lines",
+    "unknown_content_type",
+    "unreadable_records",
+    "ground_truth_files",
+    "ground_truth_labels",
+    "ground_truth_malformed_lines",
+    "ground_truth_unknown_label",
+    "ground_truth_unknown_id",
+    "ground_truth_ambiguous",
+)
 
 
 class MonitorError(ValueError):
@@ -230,9 +241,12 @@ def run(args: argparse.Namespace) -> dict:
         LOG.info("[monitor] published %d metrics in %d calls", len(data["MetricData"]), calls)
     LOG.info(
         "[monitor] %s: %d texts analysed, drifted %s, labelled %s -> %s",
-        report["status"], report["records_analysed"], (report["drift"] or {}).get("drifted_features"),
-        (report["model_quality"] or {}).get("labelled_records", 0), folder,
-    )  # fmt: skip
+        report["status"],
+        report["records_analysed"],
+        (report["drift"] or {}).get("drifted_features"),
+        (report["model_quality"] or {}).get("labelled_records", 0),
+        folder,
+    )
     return report
 
 

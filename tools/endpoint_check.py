@@ -23,8 +23,19 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from tools.aws_cli import DEFAULT_CDK_JSON, FAILED, OK, ClientFactory, ToolError, add_aws_arguments, client_factory
-from tools.aws_cli import aws_error_message, error_code, load_environment, run
+from tools.aws_cli import (
+    DEFAULT_CDK_JSON,
+    FAILED,
+    OK,
+    ClientFactory,
+    ToolError,
+    add_aws_arguments,
+    aws_error_message,
+    client_factory,
+    error_code,
+    load_environment,
+    run,
+)
 
 SAMPLES = Path(__file__).with_name("sample_reviews.json")
 JSON = "application/json"

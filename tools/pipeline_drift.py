@@ -21,8 +21,18 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from tools.aws_cli import DEFAULT_CDK_JSON, FAILED, OK, ClientFactory, ToolError, add_aws_arguments, client_factory
-from tools.aws_cli import error_code, load_environment, run
+from tools.aws_cli import (
+    DEFAULT_CDK_JSON,
+    FAILED,
+    OK,
+    ClientFactory,
+    ToolError,
+    add_aws_arguments,
+    client_factory,
+    error_code,
+    load_environment,
+    run,
+)
 from tools.definition_pattern import PatternError, build_pattern, compare, values_resolver
 
 PIPELINE_TYPE = "AWS::SageMaker::Pipeline"
@@ -133,13 +143,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--deployed-file", type=Path, help="compare with this definition JSON instead of calling DescribePipeline"
     )
     parser.add_argument(
-        "--param", type=_param, action="append", default=[], metavar="NAME=VALUE",
+        "--param",
+        type=_param,
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
         help="value of an intrinsic: a Ref name, an export name (ImportValue) or Logical.Attribute (GetAtt)",
-    )  # fmt: skip
+    )
     parser.add_argument(
-        "--resolve", action="store_true",
+        "--resolve",
+        action="store_true",
         help="also resolve exports (ListExports) and this stack's resources (DescribeStackResources) in AWS",
-    )  # fmt: skip
+    )
     parser.add_argument("--show-holes", action="store_true", help="print the value each unresolved intrinsic matched")
     add_aws_arguments(parser)
     return parser.parse_args(argv)

@@ -33,8 +33,18 @@ import sys
 from pathlib import Path
 
 from infra.config import MODEL_PACKAGE_CONTEXT as CONTEXT_KEY  # a stdlib-only module: cheap to import
-from tools.aws_cli import DEFAULT_CDK_JSON, FAILED, OK, ClientFactory, ToolError, add_aws_arguments, client_factory
-from tools.aws_cli import error_code, load_environment, run
+from tools.aws_cli import (
+    DEFAULT_CDK_JSON,
+    FAILED,
+    OK,
+    ClientFactory,
+    ToolError,
+    add_aws_arguments,
+    client_factory,
+    error_code,
+    load_environment,
+    run,
+)
 
 
 def served_arn(ssm, parameter: str) -> str | None:

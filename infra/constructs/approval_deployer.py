@@ -45,12 +45,18 @@ class ApprovalDeployer(Construct):
         stack = cdk.Stack.of(self)
         endpoint, group = config.endpoint_name, config.model_package_group_name
         self.function = PythonLambda(
-            self, "Function", name="deploy_model", key=key, removal_policy=removal_policy(config),
+            self,
+            "Function",
+            name="deploy_model",
+            key=key,
+            removal_policy=removal_policy(config),
             environment={
-                "MODEL_PACKAGE_GROUP_NAME": group, "ENDPOINT_NAME": endpoint,
-                "SERVED_MODEL_PARAMETER": config.served_model_parameter, "TOPIC_ARN": topic.topic_arn,
+                "MODEL_PACKAGE_GROUP_NAME": group,
+                "ENDPOINT_NAME": endpoint,
+                "SERVED_MODEL_PARAMETER": config.served_model_parameter,
+                "TOPIC_ARN": topic.topic_arn,
             },
-        )  # fmt: skip
+        )
         role = self.function.role
 
         def allow(actions: list[str], arns: list[str], reason: str | None = None, **conditions) -> None:
@@ -60,37 +66,71 @@ class ApprovalDeployer(Construct):
             role.add_to_policy(iam.PolicyStatement(actions=actions, resources=arns, conditions=conditions or None))
 
         sagemaker = lambda kind, name: stack.format_arn(service="sagemaker", resource=kind, resource_name=name)  # noqa: E731
-        allow(["sagemaker:DescribeModelPackage"], [sagemaker("model-package", f"{group}/*")], "Any version of this group")
+        allow(
+            ["sagemaker:DescribeModelPackage"], [sagemaker("model-package", f"{group}/*")], "Any version of this group"
+        )
         # Clones are named <endpoint>-v<version>-<hash> (lambdas/deploy_model/names.py).
         clone = "Models and configs cloned per package version, named <endpoint>-v<version>-<hash>"
-        model_clones, config_clones = sagemaker("model", f"{endpoint}-v*"), sagemaker("endpoint-config", f"{endpoint}-v*")
+        model_clones, config_clones = (
+            sagemaker("model", f"{endpoint}-v*"),
+            sagemaker("endpoint-config", f"{endpoint}-v*"),
+        )
         allow(["sagemaker:DescribeEndpoint"], [sagemaker("endpoint", endpoint)])
         # IAM authorizes UpdateEndpoint against the endpoint and the config it switches to.
         allow(["sagemaker:UpdateEndpoint"], [sagemaker("endpoint", endpoint), config_clones], clone)
-        allow(["sagemaker:CreateModel", "sagemaker:CreateEndpointConfig", "sagemaker:AddTags"], [model_clones, config_clones], clone)
+        allow(
+            ["sagemaker:CreateModel", "sagemaker:CreateEndpointConfig", "sagemaker:AddTags"],
+            [model_clones, config_clones],
+            clone,
+        )
         # The current model and config (CloudFormation generates their names) are read to be cloned.
-        allow(["sagemaker:DescribeEndpointConfig", "sagemaker:DescribeModel", "sagemaker:ListTags"],
-              [sagemaker("endpoint-config", "*"), sagemaker("model", "*")],
-              "CloudFormation names the original model and config; only read")  # fmt: skip
+        allow(
+            ["sagemaker:DescribeEndpointConfig", "sagemaker:DescribeModel", "sagemaker:ListTags"],
+            [sagemaker("endpoint-config", "*"), sagemaker("model", "*")],
+            "CloudFormation names the original model and config; only read",
+        )
         if model_role_arn:
             allow(["iam:PassRole"], [model_role_arn], StringEquals={"iam:PassedToService": "sagemaker.amazonaws.com"})
-        parameter = stack.format_arn(service="ssm", resource="parameter", resource_name=config.served_model_parameter.lstrip("/"))
+        parameter = stack.format_arn(
+            service="ssm", resource="parameter", resource_name=config.served_model_parameter.lstrip("/")
+        )
         allow(["ssm:PutParameter"], [parameter])
         allow(["ssm:GetParameter", "ssm:PutParameter", "ssm:DeleteParameter"], [f"{parameter}/pending"])
-        allow(["kms:CreateGrant", "kms:DescribeKey"], [lake_key_arn],
-              StringEquals={"kms:ViaService": f"sagemaker.{stack.region}.amazonaws.com"})  # fmt: skip
+        allow(
+            ["kms:CreateGrant", "kms:DescribeKey"],
+            [lake_key_arn],
+            StringEquals={"kms:ViaService": f"sagemaker.{stack.region}.amazonaws.com"},
+        )
         topic.grant_publish(role)
 
         def rule(rule_id: str, description: str, pattern: events.EventPattern) -> events.Rule:
             return events.Rule(
-                self, rule_id, description=description, event_pattern=pattern,
-                targets=[targets.LambdaFunction(self.function.function, dead_letter_queue=self.function.dead_letters, retry_attempts=4)],
-            )  # fmt: skip
+                self,
+                rule_id,
+                description=description,
+                event_pattern=pattern,
+                targets=[
+                    targets.LambdaFunction(
+                        self.function.function, dead_letter_queue=self.function.dead_letters, retry_attempts=4
+                    )
+                ],
+            )
 
-        rule("Approved", "An approved package of this group: update the endpoint", events.EventPattern(
-            source=["aws.sagemaker"], detail_type=[MODEL_PACKAGE_STATE_CHANGE],
-            detail={"ModelPackageGroupName": [group], "ModelApprovalStatus": ["Approved"]},
-        ))  # fmt: skip
-        rule("EndpointChanged", "The endpoint settled after an update: verify what it serves", events.EventPattern(
-            source=["aws.sagemaker"], detail_type=[ENDPOINT_STATE_CHANGE], detail={"EndpointName": [endpoint]},
-        ))  # fmt: skip
+        rule(
+            "Approved",
+            "An approved package of this group: update the endpoint",
+            events.EventPattern(
+                source=["aws.sagemaker"],
+                detail_type=[MODEL_PACKAGE_STATE_CHANGE],
+                detail={"ModelPackageGroupName": [group], "ModelApprovalStatus": ["Approved"]},
+            ),
+        )
+        rule(
+            "EndpointChanged",
+            "The endpoint settled after an update: verify what it serves",
+            events.EventPattern(
+                source=["aws.sagemaker"],
+                detail_type=[ENDPOINT_STATE_CHANGE],
+                detail={"EndpointName": [endpoint]},
+            ),
+        )

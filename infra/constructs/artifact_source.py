@@ -43,7 +43,8 @@ class ArtifactSource:
         acknowledge_wildcard(role, resource=keys, reason="The source account's lake key, matched by its alias")
         role.add_to_policy(
             iam.PolicyStatement(
-                actions=["kms:Decrypt"], resources=[keys],
+                actions=["kms:Decrypt"],
+                resources=[keys],
                 conditions={"ForAnyValue:StringEquals": {"kms:ResourceAliases": self.key_alias}},
             )
-        )  # fmt: skip
+        )

@@ -29,7 +29,10 @@ class AthenaWorkgroup(Construct):
         destroy_with_stack: bool,
     ) -> None:
         if bytes_scanned_cutoff < MIN_BYTES_SCANNED_CUTOFF:
-            raise ValueError(f"bytes_scanned_cutoff: Athena's minimum is {MIN_BYTES_SCANNED_CUTOFF} bytes, got {bytes_scanned_cutoff}")
+            raise ValueError(
+                f"bytes_scanned_cutoff: Athena's minimum is {MIN_BYTES_SCANNED_CUTOFF} bytes,"
+                f" got {bytes_scanned_cutoff}"
+            )
         super().__init__(scope, construct_id)
         self.workgroup = athena.CfnWorkGroup(
             self,

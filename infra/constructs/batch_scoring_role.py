@@ -17,8 +17,8 @@ from constructs import Construct
 
 from infra.config import EnvironmentConfig
 from infra.constructs.artifact_source import ArtifactSource
-from infra.instance_storage import has_instance_storage
 from infra.constructs.container_grants import grant_container_basics
+from infra.instance_storage import has_instance_storage
 from infra.nag import acknowledge_wildcard
 from infra.pipeline.batch_definition import batch_job_prefix
 
@@ -49,8 +49,12 @@ class BatchScoringRole(Construct):
         super().__init__(scope, construct_id)
         stack = cdk.Stack.of(self)
         pipeline = config.batch_pipeline_name
-        role = self.role = iam.Role(self, "Role", assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"),
-                                    description=f"Runs the {pipeline} SageMaker pipeline and its jobs")  # fmt: skip
+        role = self.role = iam.Role(
+            self,
+            "Role",
+            assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"),
+            description=f"Runs the {pipeline} SageMaker pipeline and its jobs",
+        )
 
         def allow(actions: list[str], arns: list[str], **conditions) -> None:
             role.add_to_policy(iam.PolicyStatement(actions=actions, resources=arns, conditions=conditions or None))
@@ -72,8 +76,9 @@ class BatchScoringRole(Construct):
             # EBS job volumes under the lake key; NVMe types take no volume key, so need no grant.
             allow(["kms:CreateGrant"], [key_arn], Bool={"kms:GrantIsForAWSResource": "true"})
         artifacts.grant_read(role, ["training"])  # model.tar.gz, wherever the package was trained
-        packages = [wildcard(packages_of(arn), "Any registered version of the group may be scored")
-                    for arn in group_arns]  # fmt: skip
+        packages = [
+            wildcard(packages_of(arn), "Any registered version of the group may be scored") for arn in group_arns
+        ]
         allow(["sagemaker:DescribeModelPackage"], packages)
 
         named = f"{batch_job_prefix(config)}*"
@@ -81,12 +86,18 @@ class BatchScoringRole(Construct):
         jobs = wildcard(sagemaker("transform-job", named), "Pipelines name each execution's job <prefix>-batch + an id")
         allow(["sagemaker:CreateModel", "sagemaker:DescribeModel", "sagemaker:AddTags"], [model])
         allow(
-            ["sagemaker:CreateTransformJob", "sagemaker:DescribeTransformJob", "sagemaker:StopTransformJob",
-             "sagemaker:AddTags"],
+            [
+                "sagemaker:CreateTransformJob",
+                "sagemaker:DescribeTransformJob",
+                "sagemaker:StopTransformJob",
+                "sagemaker:AddTags",
+            ],
             [jobs],
-        )  # fmt: skip
+        )
         allow(["iam:PassRole"], [role.role_arn], StringEquals={"iam:PassedToService": "sagemaker.amazonaws.com"})
         grant_container_basics(
-            role, repositories=[image_repository], metric_namespace="/aws/sagemaker/*",
+            role,
+            repositories=[image_repository],
+            metric_namespace="/aws/sagemaker/*",
             log_groups=[("/aws/sagemaker/TransformJobs", "Transform jobs write one log stream per instance")],
         )

@@ -40,17 +40,25 @@ def review_catalog(
     crawler that registers new dt= partitions on ``catalog.crawler_schedule``."""
     name = database_name_of(config)
     database = glue.CfnDatabase(
-        scope, "Database", catalog_id=cdk.Stack.of(scope).account,
+        scope,
+        "Database",
+        catalog_id=cdk.Stack.of(scope).account,
         database_input=glue.CfnDatabase.DatabaseInputProperty(
             name=name, description=f"Product reviews and RoBERTa features of the {config.name} environment"
         ),
-    )  # fmt: skip
+    )
     database.apply_removal_policy(removal_policy)
     tables = RawReviewTables(scope, "RawTables", database_name=name, bucket=lake.raw)
     crawler = PartitionCrawler(
-        scope, "PartitionCrawler", name=f"{config.prefix}-raw-partitions", database_name=name, formats=RAW_FORMATS,
-        bucket=lake.raw, key=lake.key, schedule=config.catalog.crawler_schedule,
-    )  # fmt: skip
+        scope,
+        "PartitionCrawler",
+        name=f"{config.prefix}-raw-partitions",
+        database_name=name,
+        formats=RAW_FORMATS,
+        bucket=lake.raw,
+        key=lake.key,
+        schedule=config.catalog.crawler_schedule,
+    )
     for table in tables.tables.values():
         table.node.add_dependency(database)
         crawler.crawler.node.add_dependency(table)

@@ -37,16 +37,22 @@ def grant_container_basics(
     logs = []
     for name, reason in log_groups:
         arn = stack.format_arn(
-            service="logs", resource="log-group", resource_name=f"{name}:*", arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME
+            service="logs",
+            resource="log-group",
+            resource_name=f"{name}:*",
+            arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
         )
         acknowledge_wildcard(role, resource=arn, reason=reason)
         logs.append(arn)
     role.add_to_policy(iam.PolicyStatement(actions=_LOGS, resources=logs))
-    acknowledge_wildcard(role, resource="*", reason="cloudwatch:PutMetricData and ecr:GetAuthorizationToken take no resource scope")
+    acknowledge_wildcard(
+        role, resource="*", reason="cloudwatch:PutMetricData and ecr:GetAuthorizationToken take no resource scope"
+    )
     role.add_to_policy(
         iam.PolicyStatement(
-            actions=["cloudwatch:PutMetricData"], resources=["*"],
+            actions=["cloudwatch:PutMetricData"],
+            resources=["*"],
             conditions={"StringLike": {"cloudwatch:namespace": metric_namespace}},
         )
-    )  # fmt: skip
+    )
     role.add_to_policy(iam.PolicyStatement(actions=["ecr:GetAuthorizationToken"], resources=["*"]))

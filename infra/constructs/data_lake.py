@@ -94,18 +94,22 @@ class DataLake(Construct):
         principals = [iam.AccountPrincipal(account) for account in accounts]
         self.models.add_to_resource_policy(
             iam.PolicyStatement(
-                sid="PromotedEnvironmentsReadArtifacts", principals=principals, actions=["s3:GetObject"],
+                sid="PromotedEnvironmentsReadArtifacts",
+                principals=principals,
+                actions=["s3:GetObject"],
                 resources=[self.models.arn_for_objects(f"{prefix}/*") for prefix in prefixes],
             )
-        )  # fmt: skip
+        )
         stack = cdk.Stack.of(self)
         self.key.add_to_resource_policy(
             iam.PolicyStatement(
-                sid="PromotedEnvironmentsDecryptArtifacts", principals=principals, actions=["kms:Decrypt"],
+                sid="PromotedEnvironmentsDecryptArtifacts",
+                principals=principals,
+                actions=["kms:Decrypt"],
                 resources=["*"],  # in a key policy, "*" means this key
                 conditions={"StringEquals": {"kms:ViaService": f"s3.{stack.region}.amazonaws.com"}},
             )
-        )  # fmt: skip
+        )
 
     def _bucket(
         self,

@@ -39,41 +39,64 @@ class DataQualityMonitor(Construct):
         super().__init__(scope, construct_id)
         i = inputs
         self.job_definition = _JOB(
-            self, "JobDefinition", role_arn=i.role_arn,
+            self,
+            "JobDefinition",
+            role_arn=i.role_arn,
             data_quality_app_specification=_JOB.DataQualityAppSpecificationProperty(
-                image_uri=i.analyzer_image, record_preprocessor_source_uri=i.record_preprocessor_uri,
+                image_uri=i.analyzer_image,
+                record_preprocessor_source_uri=i.record_preprocessor_uri,
                 environment={"publish_cloudwatch_metrics": "Enabled"},
             ),
             data_quality_baseline_config=_JOB.DataQualityBaselineConfigProperty(
                 statistics_resource=_JOB.StatisticsResourceProperty(s3_uri=i.statistics_uri),
                 constraints_resource=_JOB.ConstraintsResourceProperty(s3_uri=i.constraints_uri),
             ),
-            data_quality_job_input=_JOB.DataQualityJobInputProperty(endpoint_input=_JOB.EndpointInputProperty(
-                endpoint_name=i.endpoint_name, local_path=_CAPTURE_PATH,
-                s3_input_mode="File", s3_data_distribution_type="FullyReplicated",
-            )),
+            data_quality_job_input=_JOB.DataQualityJobInputProperty(
+                endpoint_input=_JOB.EndpointInputProperty(
+                    endpoint_name=i.endpoint_name,
+                    local_path=_CAPTURE_PATH,
+                    s3_input_mode="File",
+                    s3_data_distribution_type="FullyReplicated",
+                )
+            ),
             data_quality_job_output_config=_JOB.MonitoringOutputConfigProperty(
                 kms_key_id=i.key_arn,
-                monitoring_outputs=[_JOB.MonitoringOutputProperty(s3_output=_JOB.S3OutputProperty(
-                    local_path=_OUTPUT_PATH, s3_uri=i.reports_uri, s3_upload_mode="EndOfJob",
-                ))],
+                monitoring_outputs=[
+                    _JOB.MonitoringOutputProperty(
+                        s3_output=_JOB.S3OutputProperty(
+                            local_path=_OUTPUT_PATH,
+                            s3_uri=i.reports_uri,
+                            s3_upload_mode="EndOfJob",
+                        )
+                    )
+                ],
             ),
-            job_resources=_JOB.MonitoringResourcesProperty(cluster_config=_JOB.ClusterConfigProperty(
-                instance_count=1, instance_type=i.instance_type, volume_size_in_gb=30,
-                volume_kms_key_id=volume_kms_key(i.instance_type, i.key_arn),
-            )),
+            job_resources=_JOB.MonitoringResourcesProperty(
+                cluster_config=_JOB.ClusterConfigProperty(
+                    instance_count=1,
+                    instance_type=i.instance_type,
+                    volume_size_in_gb=30,
+                    volume_kms_key_id=volume_kms_key(i.instance_type, i.key_arn),
+                )
+            ),
             # The analyzer needs no network: SageMaker stages inputs and outputs for it.
             network_config=_JOB.NetworkConfigProperty(
-                enable_network_isolation=True, enable_inter_container_traffic_encryption=True,
+                enable_network_isolation=True,
+                enable_inter_container_traffic_encryption=True,
             ),
             stopping_condition=_JOB.StoppingConditionProperty(max_runtime_in_seconds=3600),
-        )  # fmt: skip
+        )
         self.schedule = sagemaker.CfnMonitoringSchedule(
-            self, "Schedule", monitoring_schedule_name=i.schedule_name, endpoint_name=i.endpoint_name,
+            self,
+            "Schedule",
+            monitoring_schedule_name=i.schedule_name,
+            endpoint_name=i.endpoint_name,
             monitoring_schedule_config=sagemaker.CfnMonitoringSchedule.MonitoringScheduleConfigProperty(
                 # CloudFormation names the definition (so it can replace it) and returns only its ARN.
-                monitoring_job_definition_name=cdk.Fn.select(1, cdk.Fn.split("/", self.job_definition.attr_job_definition_arn)),
+                monitoring_job_definition_name=cdk.Fn.select(
+                    1, cdk.Fn.split("/", self.job_definition.attr_job_definition_arn)
+                ),
                 monitoring_type="DataQuality",
                 schedule_config=sagemaker.CfnMonitoringSchedule.ScheduleConfigProperty(schedule_expression=i.schedule),
             ),
-        )  # fmt: skip
+        )

@@ -20,16 +20,25 @@ class DeliveryChecksRole(Construct):
     the promotion lookup (tools/promotion.py), for principals of ``delivery_account`` only."""
 
     def __init__(
-        self, scope: Construct, construct_id: str, *, config: EnvironmentConfig, delivery_account: str, source: EnvironmentConfig
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: EnvironmentConfig,
+        delivery_account: str,
+        source: EnvironmentConfig,
     ) -> None:
         """``source``: the environment whose registry the served packages come from (dev)."""
         super().__init__(scope, construct_id)
         stack = cdk.Stack.of(self)
         self.role = iam.Role(
-            self, "Role", role_name=delivery_checks_role_name(config), assumed_by=iam.AccountPrincipal(delivery_account),
+            self,
+            "Role",
+            role_name=delivery_checks_role_name(config),
+            assumed_by=iam.AccountPrincipal(delivery_account),
             description=f"Post-deploy checks of {config.prefix}, assumed by the delivery pipeline",
             max_session_duration=cdk.Duration.hours(1),
-        )  # fmt: skip
+        )
         role = self.role
 
         def allow(actions: list[str], arns: list[str], reason: str | None = None) -> None:
@@ -40,17 +49,26 @@ class DeliveryChecksRole(Construct):
 
         sagemaker = lambda kind, name: stack.format_arn(service="sagemaker", resource=kind, resource_name=name)  # noqa: E731
         allow(["sagemaker:DescribeEndpoint", "sagemaker:InvokeEndpoint"], [sagemaker("endpoint", config.endpoint_name)])
-        allow(["sagemaker:DescribeEndpointConfig", "sagemaker:DescribeModel"],
-              [sagemaker("endpoint-config", "*"), sagemaker("model", "*")],
-              "Read-only; CloudFormation generates the endpoint's config and model names")  # fmt: skip
+        allow(
+            ["sagemaker:DescribeEndpointConfig", "sagemaker:DescribeModel"],
+            [sagemaker("endpoint-config", "*"), sagemaker("model", "*")],
+            "Read-only; CloudFormation generates the endpoint's config and model names",
+        )
         allow(["sagemaker:DescribePipeline"], [sagemaker("pipeline", config.pipeline_name)])
         packages = stack.format_arn(
-            service="sagemaker", account=source.account, region=source.region,
-            resource="model-package", resource_name=f"{source.model_package_group_name}/*",
-        )  # fmt: skip
+            service="sagemaker",
+            account=source.account,
+            region=source.region,
+            resource="model-package",
+            resource_name=f"{source.model_package_group_name}/*",
+        )
         allow(["sagemaker:DescribeModelPackage"], [packages], "Any version of the source group")
-        parameter = stack.format_arn(service="ssm", resource="parameter", resource_name=config.served_model_parameter.lstrip("/"))
+        parameter = stack.format_arn(
+            service="ssm", resource="parameter", resource_name=config.served_model_parameter.lstrip("/")
+        )
         allow(["ssm:GetParameter", "ssm:GetParameterHistory"], [parameter])
-        pipeline_stack = stack.format_arn(service="cloudformation", resource="stack", resource_name=f"{config.prefix}-pipeline/*")
+        pipeline_stack = stack.format_arn(
+            service="cloudformation", resource="stack", resource_name=f"{config.prefix}-pipeline/*"
+        )
         allow(["cloudformation:DescribeStackResources"], [pipeline_stack], "The stack's id suffix is generated")
         allow(["cloudformation:ListExports"], ["*"], "cloudformation:ListExports supports no resource scope")

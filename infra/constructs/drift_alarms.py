@@ -18,17 +18,23 @@ DATA_METRICS = "aws/sagemaker/Endpoints/data-metrics"  # Model Monitor's (the op
 def model_monitor_drift_metric(endpoint_name: str, schedule_name: str, feature: str) -> cloudwatch.Metric:
     """Model Monitor's per-feature baseline distance, published once per hourly run."""
     return cloudwatch.Metric(
-        namespace=DATA_METRICS, metric_name=f"feature_baseline_drift_{feature}", statistic="Maximum",
-        dimensions_map={"Endpoint": endpoint_name, "MonitoringSchedule": schedule_name}, period=cdk.Duration.hours(1),
-    )  # fmt: skip
+        namespace=DATA_METRICS,
+        metric_name=f"feature_baseline_drift_{feature}",
+        statistic="Maximum",
+        dimensions_map={"Endpoint": endpoint_name, "MonitoringSchedule": schedule_name},
+        period=cdk.Duration.hours(1),
+    )
 
 
 def evidently_drift_metric(namespace: str, endpoint_name: str, feature: str, period: cdk.Duration) -> cloudwatch.Metric:
     """ml_code/monitor.py's per-feature verdict: 1 when Evidently found the feature drifted."""
     return cloudwatch.Metric(
-        namespace=namespace, metric_name="FeatureDrifted", statistic="Maximum",
-        dimensions_map={"Endpoint": endpoint_name, "Feature": feature}, period=period,
-    )  # fmt: skip
+        namespace=namespace,
+        metric_name="FeatureDrifted",
+        statistic="Maximum",
+        dimensions_map={"Endpoint": endpoint_name, "Feature": feature},
+        period=period,
+    )
 
 
 class DriftAlarms(Construct):
@@ -56,34 +62,54 @@ class DriftAlarms(Construct):
         super().__init__(scope, construct_id)
         alarms = [
             cloudwatch.Alarm(
-                self, f"Drift{index}", alarm_name=f"{endpoint_name}-drift-{feature}",
+                self,
+                f"Drift{index}",
+                alarm_name=f"{endpoint_name}-drift-{feature}",
                 alarm_description=f"Captured {feature} drifted from the training reference ({what} > {threshold})",
-                metric=metric, threshold=threshold, evaluation_periods=1,
+                metric=metric,
+                threshold=threshold,
+                evaluation_periods=1,
                 comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
                 treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
             )
             for index, (feature, metric) in enumerate(feature_metrics.items())
-        ]  # fmt: skip
+        ]
         self.alarms = alarms
         self.composite = cloudwatch.CompositeAlarm(
-            self, "AnyDrift", composite_alarm_name=f"{endpoint_name}-data-drift",
-            alarm_description="Monitoring found the served data drifting from the training reference, or the model's accuracy falling",
+            self,
+            "AnyDrift",
+            composite_alarm_name=f"{endpoint_name}-data-drift",
+            alarm_description=(
+                "Monitoring found the served data drifting from the training reference, or the model's accuracy falling"
+            ),
             alarm_rule=cloudwatch.AlarmRule.any_of(*alarms, *extra_alarms),
-        )  # fmt: skip
+        )
         self.composite.add_alarm_action(actions.SnsAction(topic))
         if retrain_pipeline_arn is None:
             return
         role = iam.Role(self, "RetrainRole", assumed_by=iam.ServicePrincipal("events.amazonaws.com"))
-        role.add_to_policy(iam.PolicyStatement(actions=["sagemaker:StartPipelineExecution"], resources=[retrain_pipeline_arn]))
+        role.add_to_policy(
+            iam.PolicyStatement(actions=["sagemaker:StartPipelineExecution"], resources=[retrain_pipeline_arn])
+        )
         # No L2 target for SageMaker pipelines: the L1 rule with SageMakerPipelineParameters.
         self.retrain_rule = events.CfnRule(
-            self, "RetrainOnDrift", description="Data drift alarm -> retrain on the default input",
+            self,
+            "RetrainOnDrift",
+            description="Data drift alarm -> retrain on the default input",
             event_pattern={
-                "source": ["aws.cloudwatch"], "detail-type": ["CloudWatch Alarm State Change"],
-                "resources": [self.composite.alarm_arn], "detail": {"state": {"value": ["ALARM"]}},
+                "source": ["aws.cloudwatch"],
+                "detail-type": ["CloudWatch Alarm State Change"],
+                "resources": [self.composite.alarm_arn],
+                "detail": {"state": {"value": ["ALARM"]}},
             },
-            targets=[events.CfnRule.TargetProperty(
-                id="pipeline", arn=retrain_pipeline_arn, role_arn=role.role_arn,
-                sage_maker_pipeline_parameters=events.CfnRule.SageMakerPipelineParametersProperty(pipeline_parameter_list=[]),
-            )],
-        )  # fmt: skip
+            targets=[
+                events.CfnRule.TargetProperty(
+                    id="pipeline",
+                    arn=retrain_pipeline_arn,
+                    role_arn=role.role_arn,
+                    sage_maker_pipeline_parameters=events.CfnRule.SageMakerPipelineParametersProperty(
+                        pipeline_parameter_list=[]
+                    ),
+                )
+            ],
+        )

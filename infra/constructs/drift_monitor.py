@@ -25,8 +25,8 @@ from infra.config import EnvironmentConfig
 from infra.constructs.artifact_source import ArtifactSource
 from infra.constructs.drift_monitor_role import DriftMonitorRole, MonitorAccess
 from infra.pipeline.code_bundle import build_code_bundle
-from infra.s3_arns import bucket_arn, objects_arn
 from infra.pipeline.monitor_definition import build_monitor_pipeline, metrics_namespace, monitor_job_prefix
+from infra.s3_arns import bucket_arn, objects_arn
 
 IMAGE_DIR = Path(__file__).resolve().parents[2] / "containers" / "monitor"
 
@@ -65,39 +65,64 @@ class DriftMonitor(Construct):
         ground_truth = config.monitoring.ground_truth_s3_uri
         buckets = [monitoring_bucket_arn, *([bucket_arn(ground_truth)] if ground_truth else [])]
         self.role = DriftMonitorRole(
-            self, "Execution", artifacts=artifacts,
+            self,
+            "Execution",
+            artifacts=artifacts,
             access=MonitorAccess(
-                pipeline_name=self.pipeline_name, job_prefix=monitor_job_prefix(config),
+                pipeline_name=self.pipeline_name,
+                job_prefix=monitor_job_prefix(config),
                 bucket_arns=buckets,
                 capture_arn=f"{monitoring_bucket_arn}/{capture_prefix}/*",
                 reports_arn=f"{monitoring_bucket_arn}/{reports_prefix}/*",
-                ground_truth_arn=objects_arn(ground_truth) if ground_truth else None, key_arn=key_arn,
-                served_parameter=config.served_model_parameter, group_arns=group_arns,
+                ground_truth_arn=objects_arn(ground_truth) if ground_truth else None,
+                key_arn=key_arn,
+                served_parameter=config.served_model_parameter,
+                group_arns=group_arns,
                 metric_namespace=metrics_namespace(config),
                 image_repository=(stack.account, self.image.repository.repository_name),
             ),
-        ).role  # fmt: skip
+        ).role
         role_arn = stack.format_arn(service="iam", region="", resource="role", resource_name=self.role.role_name)
         self.definition = build_monitor_pipeline(
-            config, role_arn=role_arn, code_uri=self.code.s3_object_url, image_uri=self.image.image_uri,
-            capture_uri=capture_uri, reports_uri=reports_uri, kms_key_arn=key_arn, work_bucket=monitoring_bucket_name,
-        ).definition()  # fmt: skip
+            config,
+            role_arn=role_arn,
+            code_uri=self.code.s3_object_url,
+            image_uri=self.image.image_uri,
+            capture_uri=capture_uri,
+            reports_uri=reports_uri,
+            kms_key_arn=key_arn,
+            work_bucket=monitoring_bucket_name,
+        ).definition()
         self.pipeline = sagemaker.CfnPipeline(
-            self, "Pipeline", pipeline_name=self.pipeline_name, pipeline_display_name=self.pipeline_name,
+            self,
+            "Pipeline",
+            pipeline_name=self.pipeline_name,
+            pipeline_display_name=self.pipeline_name,
             pipeline_description="Drift, data quality and model quality of the endpoint's captured traffic (Evidently)",
-            pipeline_definition={"PipelineDefinitionBody": self.definition}, role_arn=self.role.role_arn,
-        )  # fmt: skip
+            pipeline_definition={"PipelineDefinitionBody": self.definition},
+            role_arn=self.role.role_arn,
+        )
         self.pipeline.node.add_dependency(self.role.node.find_child("DefaultPolicy"))
         self.pipeline_arn = stack.format_arn(service="sagemaker", resource="pipeline", resource_name=self.pipeline_name)
         starter = iam.Role(self, "ScheduleRole", assumed_by=iam.ServicePrincipal("events.amazonaws.com"))
-        starter.add_to_policy(iam.PolicyStatement(actions=["sagemaker:StartPipelineExecution"], resources=[self.pipeline_arn]))
+        starter.add_to_policy(
+            iam.PolicyStatement(actions=["sagemaker:StartPipelineExecution"], resources=[self.pipeline_arn])
+        )
         # No L2 target for SageMaker pipelines: the L1 rule; the pipeline's defaults are the run's.
         self.schedule = events.CfnRule(
-            self, "MonitorSchedule", description=f"Runs {self.pipeline_name} on {config.monitoring.schedule}",
+            self,
+            "MonitorSchedule",
+            description=f"Runs {self.pipeline_name} on {config.monitoring.schedule}",
             schedule_expression=config.monitoring.schedule,
-            targets=[events.CfnRule.TargetProperty(
-                id="monitor", arn=self.pipeline_arn, role_arn=starter.role_arn,
-                sage_maker_pipeline_parameters=events.CfnRule.SageMakerPipelineParametersProperty(pipeline_parameter_list=[]),
-            )],
-        )  # fmt: skip
+            targets=[
+                events.CfnRule.TargetProperty(
+                    id="monitor",
+                    arn=self.pipeline_arn,
+                    role_arn=starter.role_arn,
+                    sage_maker_pipeline_parameters=events.CfnRule.SageMakerPipelineParametersProperty(
+                        pipeline_parameter_list=[]
+                    ),
+                )
+            ],
+        )
         self.schedule.node.add_dependency(self.pipeline)

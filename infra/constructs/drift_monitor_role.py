@@ -40,11 +40,17 @@ class MonitorAccess:
 
 
 class DriftMonitorRole(Construct):
-    def __init__(self, scope: Construct, construct_id: str, *, access: MonitorAccess, artifacts: ArtifactSource) -> None:
+    def __init__(
+        self, scope: Construct, construct_id: str, *, access: MonitorAccess, artifacts: ArtifactSource
+    ) -> None:
         super().__init__(scope, construct_id)
         stack, a = cdk.Stack.of(self), access
-        role = self.role = iam.Role(self, "Role", assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"),
-                                    description=f"Runs the {a.pipeline_name} SageMaker pipeline and its job")  # fmt: skip
+        role = self.role = iam.Role(
+            self,
+            "Role",
+            assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"),
+            description=f"Runs the {a.pipeline_name} SageMaker pipeline and its job",
+        )
 
         def allow(actions: list[str], arns: list[str], **conditions) -> None:
             role.add_to_policy(iam.PolicyStatement(actions=actions, resources=arns, conditions=conditions or None))
@@ -53,7 +59,9 @@ class DriftMonitorRole(Construct):
             acknowledge_wildcard(role, resource=resource, reason=reason)
             return resource
 
-        reads = [wildcard(a.capture_arn, "SageMaker writes capture files per variant and hour under the endpoint's prefix")]
+        reads = [
+            wildcard(a.capture_arn, "SageMaker writes capture files per variant and hour under the endpoint's prefix")
+        ]
         if a.ground_truth_arn:
             reads.append(wildcard(a.ground_truth_arn, "Callers upload ground-truth files under this prefix"))
         allow(["s3:GetObject"], reads)
@@ -62,7 +70,10 @@ class DriftMonitorRole(Construct):
         allow(["kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey"], [a.key_arn])
         allow(["kms:CreateGrant"], [a.key_arn], Bool={"kms:GrantIsForAWSResource": "true"})  # the job's volume
         artifacts.grant_read(role, ["baselines"])  # reference.csv and evaluation.json of the served package
-        allow(["ssm:GetParameter"], [stack.format_arn(service="ssm", resource="parameter", resource_name=a.served_parameter.lstrip("/"))])
+        allow(
+            ["ssm:GetParameter"],
+            [stack.format_arn(service="ssm", resource="parameter", resource_name=a.served_parameter.lstrip("/"))],
+        )
         packages = [wildcard(packages_of(arn), "Whichever version of the group is served") for arn in a.group_arns]
         allow(["sagemaker:DescribeModelPackage"], packages)
 
@@ -70,10 +81,19 @@ class DriftMonitorRole(Construct):
             stack.format_arn(service="sagemaker", resource="processing-job", resource_name=f"{a.job_prefix}*"),
             "Pipelines name each execution's job <prefix>-monitor + an id",
         )
-        allow(["sagemaker:CreateProcessingJob", "sagemaker:DescribeProcessingJob", "sagemaker:StopProcessingJob",
-               "sagemaker:AddTags"], [jobs])  # fmt: skip
+        allow(
+            [
+                "sagemaker:CreateProcessingJob",
+                "sagemaker:DescribeProcessingJob",
+                "sagemaker:StopProcessingJob",
+                "sagemaker:AddTags",
+            ],
+            [jobs],
+        )
         allow(["iam:PassRole"], [role.role_arn], StringEquals={"iam:PassedToService": "sagemaker.amazonaws.com"})
         grant_container_basics(
-            role, repositories=[a.image_repository], metric_namespace=a.metric_namespace,
+            role,
+            repositories=[a.image_repository],
+            metric_namespace=a.metric_namespace,
             log_groups=[("/aws/sagemaker/ProcessingJobs", "Processing jobs write one log stream per job and instance")],
-        )  # fmt: skip
+        )

@@ -20,7 +20,14 @@ class EndpointAlarms(Construct):
     """
 
     def __init__(
-        self, scope: Construct, construct_id: str, *, endpoint_name: str, variant: str, latency_p99_ms: int, topic: sns.ITopic
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        endpoint_name: str,
+        variant: str,
+        latency_p99_ms: int,
+        topic: sns.ITopic,
     ) -> None:
         if latency_p99_ms < 1:
             raise ValueError(f"latency_p99_ms: at least 1 ms, got {latency_p99_ms} (the alarm would roll back every rollout)")
@@ -29,16 +36,24 @@ class EndpointAlarms(Construct):
         minute = cdk.Duration.minutes(1)
 
         def metric(name: str, statistic: str) -> cloudwatch.Metric:
-            return cloudwatch.Metric(namespace=NAMESPACE, metric_name=name, dimensions_map=dimensions, statistic=statistic, period=minute)
+            return cloudwatch.Metric(
+                namespace=NAMESPACE, metric_name=name, dimensions_map=dimensions, statistic=statistic, period=minute
+            )
 
         def alarm(suffix: str, description: str, metric_: cloudwatch.Metric, threshold: float) -> cloudwatch.Alarm:
             created = cloudwatch.Alarm(
-                self, suffix.title().replace("-", ""), alarm_name=f"{endpoint_name}-{suffix}", alarm_description=description,
-                metric=metric_, threshold=threshold, evaluation_periods=2, datapoints_to_alarm=2,
+                self,
+                suffix.title().replace("-", ""),
+                alarm_name=f"{endpoint_name}-{suffix}",
+                alarm_description=description,
+                metric=metric_,
+                threshold=threshold,
+                evaluation_periods=2,
+                datapoints_to_alarm=2,
                 comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
                 # No traffic is no evidence of a bad model: it must not block or roll back a rollout.
                 treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
-            )  # fmt: skip
+            )
             created.add_alarm_action(actions.SnsAction(topic))
             created.add_ok_action(actions.SnsAction(topic))
             return created
@@ -48,10 +63,15 @@ class EndpointAlarms(Construct):
         )
         # ModelLatency is reported in microseconds.
         self.latency = alarm(
-            "model-latency-p99", f"p99 model latency above {latency_p99_ms} ms: roll back",
-            metric("ModelLatency", "p99"), latency_p99_ms * 1000,
-        )  # fmt: skip
+            "model-latency-p99",
+            f"p99 model latency above {latency_p99_ms} ms: roll back",
+            metric("ModelLatency", "p99"),
+            latency_p99_ms * 1000,
+        )
         self.model_errors = alarm(
-            "model-errors", "Invocations the model container failed (not 2xx)", metric("InvocationModelErrors", "Sum"), 0
+            "model-errors",
+            "Invocations the model container failed (not 2xx)",
+            metric("InvocationModelErrors", "Sum"),
+            0,
         )
         self.rollback_alarm_names = [self.server_errors.alarm_name, self.latency.alarm_name]

@@ -19,19 +19,26 @@ class EndpointAutoscaling(Construct):
         # Application Auto Scaling's service-linked role for SageMaker (created on first use
         # by AWS); naming it keeps CDK from creating a broader role of its own.
         role = iam.Role.from_role_arn(
-            self, "ServiceLinkedRole",
+            self,
+            "ServiceLinkedRole",
             stack.format_arn(
-                service="iam", region="", resource="role",
+                service="iam",
+                region="",
+                resource="role",
                 resource_name="aws-service-role/sagemaker.application-autoscaling.amazonaws.com/"
                 "AWSServiceRoleForApplicationAutoScaling_SageMakerEndpoint",
             ),
-        )  # fmt: skip
+        )
         self.target = autoscaling.ScalableTarget(
-            self, "Target", service_namespace=autoscaling.ServiceNamespace.SAGEMAKER,
+            self,
+            "Target",
+            service_namespace=autoscaling.ServiceNamespace.SAGEMAKER,
             resource_id=f"endpoint/{endpoint_name}/variant/{variant}",
             scalable_dimension="sagemaker:variant:DesiredInstanceCount",
-            min_capacity=config.min_instances, max_capacity=config.max_instances, role=role,
-        )  # fmt: skip
+            min_capacity=config.min_instances,
+            max_capacity=config.max_instances,
+            role=role,
+        )
         self.target.scale_to_track_metric(
             "InvocationsPerInstance",
             predefined_metric=autoscaling.PredefinedMetric.SAGEMAKER_VARIANT_INVOCATIONS_PER_INSTANCE,

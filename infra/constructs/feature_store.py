@@ -49,7 +49,9 @@ class ReviewFeatureGroup(Construct):
             description=f"Feature Store writes the {feature_group_name} offline store",
         )
         offline_objects = bucket.arn_for_objects(f"{OFFLINE_STORE_PREFIX}/*")
-        self.role.add_to_policy(iam.PolicyStatement(actions=["s3:PutObject", "s3:GetObject"], resources=[offline_objects]))
+        self.role.add_to_policy(
+            iam.PolicyStatement(actions=["s3:PutObject", "s3:GetObject"], resources=[offline_objects])
+        )
         acknowledge_wildcard(
             self.role,
             resource=offline_objects,
@@ -65,7 +67,9 @@ class ReviewFeatureGroup(Construct):
                 resources=[
                     stack.format_arn(service="glue", resource="catalog"),
                     stack.format_arn(service="glue", resource="database", resource_name=database_name),
-                    stack.format_arn(service="glue", resource="table", resource_name=f"{database_name}/{self.table_name}"),
+                    stack.format_arn(
+                        service="glue", resource="table", resource_name=f"{database_name}/{self.table_name}"
+                    ),
                 ],
             )
         )

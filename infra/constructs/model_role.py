@@ -30,19 +30,25 @@ class ModelExecutionRole(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         self.role = iam.Role(
-            self, "Role", assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"),
+            self,
+            "Role",
+            assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"),
             description=f"Containers of the {endpoint_name} endpoint",
-        )  # fmt: skip
+        )
         role = self.role
 
         def allow(actions: list[str], arns: list[str], **conditions) -> None:
             role.add_to_policy(iam.PolicyStatement(actions=actions, resources=arns, conditions=conditions or None))
 
         artifacts.grant_read(role, ["training"])
-        acknowledge_wildcard(role, resource=capture_prefix_arn, reason="Data capture writes one object per hour and instance")
+        acknowledge_wildcard(
+            role, resource=capture_prefix_arn, reason="Data capture writes one object per hour and instance"
+        )
         allow(["s3:PutObject"], [capture_prefix_arn])
         allow(["kms:GenerateDataKey"], [key_arn])  # captured data is written under this environment's key
         grant_container_basics(
-            role, repositories=ecr_repositories, metric_namespace="/aws/sagemaker/*",
+            role,
+            repositories=ecr_repositories,
+            metric_namespace="/aws/sagemaker/*",
             log_groups=[(f"/aws/sagemaker/Endpoints/{endpoint_name}", "One log stream per variant and instance")],
         )

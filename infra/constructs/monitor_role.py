@@ -30,9 +30,11 @@ class MonitorRole(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         self.role = iam.Role(
-            self, "Role", assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"),
+            self,
+            "Role",
+            assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"),
             description=f"Model Monitor jobs of {schedule_name}",
-        )  # fmt: skip
+        )
         role = self.role
 
         def allow(actions: list[str], arns: list[str], **conditions) -> None:
@@ -40,7 +42,9 @@ class MonitorRole(Construct):
 
         for arn in [*read_prefix_arns, write_prefix_arn]:
             if arn.endswith("*"):
-                acknowledge_wildcard(role, resource=arn, reason="Objects written per hour, job or training run under this prefix")
+                acknowledge_wildcard(
+                    role, resource=arn, reason="Objects written per hour, job or training run under this prefix"
+                )
         allow(["s3:GetObject"], read_prefix_arns)
         allow(["s3:PutObject", "s3:AbortMultipartUpload"], [write_prefix_arn])
         allow(["s3:ListBucket"], bucket_arns)
@@ -48,6 +52,10 @@ class MonitorRole(Construct):
         artifacts.grant_read(role, ["baselines"])
         # The analyzer publishes drift metrics to aws/sagemaker/Endpoints/data-metrics.
         grant_container_basics(
-            role, repositories=[analyzer_repository], metric_namespace="aws/sagemaker/Endpoints/*",
-            log_groups=[("/aws/sagemaker/ProcessingJobs", "Monitoring executions are processing jobs with generated names")],
+            role,
+            repositories=[analyzer_repository],
+            metric_namespace="aws/sagemaker/Endpoints/*",
+            log_groups=[
+                ("/aws/sagemaker/ProcessingJobs", "Monitoring executions are processing jobs with generated names")
+            ],
         )

@@ -24,29 +24,48 @@ class PackageBaseline(Construct):
     """
 
     def __init__(
-        self, scope: Construct, construct_id: str, *, model_package_arn: str, key: kms.IKey, removal_policy: cdk.RemovalPolicy
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        model_package_arn: str,
+        key: kms.IKey,
+        removal_policy: cdk.RemovalPolicy,
     ) -> None:
         super().__init__(scope, construct_id)
         # Our own role and log group instead of the provider's AWSLambdaBasicExecutionRole:
         # it writes to this one encrypted log group only.
         logs_ = logs.LogGroup(
-            self, "Logs", retention=logs.RetentionDays.THREE_MONTHS, encryption_key=key,
+            self,
+            "Logs",
+            retention=logs.RetentionDays.THREE_MONTHS,
+            encryption_key=key,
             removal_policy=removal_policy,
-        )  # fmt: skip
+        )
         role = iam.Role(self, "Role", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
-        role.add_to_policy(iam.PolicyStatement(actions=["logs:CreateLogStream", "logs:PutLogEvents"], resources=[logs_.log_group_arn]))
+        role.add_to_policy(
+            iam.PolicyStatement(actions=["logs:CreateLogStream", "logs:PutLogEvents"], resources=[logs_.log_group_arn])
+        )
         acknowledge_wildcard(role, resource=logs_.log_group_arn, reason="The streams of its own log group")
         call = cr.AwsSdkCall(
-            service="SageMaker", action="describeModelPackage", parameters={"ModelPackageName": model_package_arn},
+            service="SageMaker",
+            action="describeModelPackage",
+            parameters={"ModelPackageName": model_package_arn},
             physical_resource_id=cr.PhysicalResourceId.of(model_package_arn),
             output_paths=[f"{_BASELINE}.Statistics.S3Uri", f"{_BASELINE}.Constraints.S3Uri"],
-        )  # fmt: skip
+        )
         self.lookup = cr.AwsCustomResource(
-            self, "Describe", on_create=call, on_update=call, install_latest_aws_sdk=False, role=role, log_group=logs_,
+            self,
+            "Describe",
+            on_create=call,
+            on_update=call,
+            install_latest_aws_sdk=False,
+            role=role,
+            log_group=logs_,
             policy=cr.AwsCustomResourcePolicy.from_statements(
                 [iam.PolicyStatement(actions=["sagemaker:DescribeModelPackage"], resources=[model_package_arn])]
             ),
-        )  # fmt: skip
+        )
         # The provider is a stack-wide singleton; find its function by the role we gave it.
         # CDK adds DependsOn on that role although the function already references it (a
         # redundant edge cfn-lint warns about, W3005): silenced for that resource only.

@@ -40,9 +40,11 @@ class PartitionCrawler(Construct):
         super().__init__(scope, construct_id)
         stack = cdk.Stack.of(self)
         log_groups = stack.format_arn(
-            service="logs", resource="log-group", resource_name="/aws-glue/crawlers*",
+            service="logs",
+            resource="log-group",
+            resource_name="/aws-glue/crawlers*",
             arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
-        )  # fmt: skip
+        )
         # CloudWatch Logs encrypts the crawler's logs with the lake key (nag GL1).
         key.add_to_resource_policy(
             iam.PolicyStatement(
@@ -63,11 +65,13 @@ class PartitionCrawler(Construct):
                 job_bookmarks_encryption=glue.CfnSecurityConfiguration.JobBookmarksEncryptionProperty(
                     job_bookmarks_encryption_mode="CSE-KMS", kms_key_arn=key.key_arn
                 ),
-                s3_encryptions=[glue.CfnSecurityConfiguration.S3EncryptionProperty(
-                    s3_encryption_mode="SSE-KMS", kms_key_arn=key.key_arn
-                )],
+                s3_encryptions=[
+                    glue.CfnSecurityConfiguration.S3EncryptionProperty(
+                        s3_encryption_mode="SSE-KMS", kms_key_arn=key.key_arn
+                    )
+                ],
             ),
-        )  # fmt: skip
+        )
 
         self.role = iam.Role(self, "Role", assumed_by=iam.ServicePrincipal("glue.amazonaws.com"))
         tables = [
@@ -77,9 +81,16 @@ class PartitionCrawler(Construct):
         self.role.add_to_policy(
             iam.PolicyStatement(
                 actions=[
-                    "glue:GetDatabase", "glue:GetTable", "glue:UpdateTable", "glue:GetPartition",
-                    "glue:GetPartitions", "glue:BatchGetPartition", "glue:CreatePartition",
-                    "glue:BatchCreatePartition", "glue:UpdatePartition", "glue:BatchUpdatePartition",
+                    "glue:GetDatabase",
+                    "glue:GetTable",
+                    "glue:UpdateTable",
+                    "glue:GetPartition",
+                    "glue:GetPartitions",
+                    "glue:BatchGetPartition",
+                    "glue:CreatePartition",
+                    "glue:BatchCreatePartition",
+                    "glue:UpdatePartition",
+                    "glue:BatchUpdatePartition",
                 ],
                 resources=[
                     stack.format_arn(service="glue", resource="catalog"),
@@ -87,7 +98,7 @@ class PartitionCrawler(Construct):
                     *tables,
                 ],
             )
-        )  # fmt: skip
+        )
         objects = [bucket.arn_for_objects(f"{f.s3_prefix}/*") for f in formats]
         self.role.add_to_policy(iam.PolicyStatement(actions=["s3:GetObject"], resources=objects))
         for prefix_objects in objects:

@@ -62,7 +62,8 @@ class PipelineExecutionRole(Construct):
         models = [
             wildcard(f"{r.models_bucket_arn}/{prefix}/*", f"Training writes {what} per job under {prefix}/")
             for prefix, what in (
-                ("training", "model.tar.gz"), ("checkpoints", "Spot checkpoints"),
+                ("training", "model.tar.gz"),
+                ("checkpoints", "Spot checkpoints"),
                 ("baselines", "the data-quality baseline"),
             )
         ]
@@ -78,12 +79,16 @@ class PipelineExecutionRole(Construct):
         ]
         allow(
             [
-                "sagemaker:CreateProcessingJob", "sagemaker:DescribeProcessingJob", "sagemaker:StopProcessingJob",
-                "sagemaker:CreateTrainingJob", "sagemaker:DescribeTrainingJob", "sagemaker:StopTrainingJob",
+                "sagemaker:CreateProcessingJob",
+                "sagemaker:DescribeProcessingJob",
+                "sagemaker:StopProcessingJob",
+                "sagemaker:CreateTrainingJob",
+                "sagemaker:DescribeTrainingJob",
+                "sagemaker:StopTrainingJob",
                 "sagemaker:AddTags",
             ],
             jobs,
-        )  # fmt: skip
+        )
         packages = wildcard(
             sagemaker("model-package", f"{r.model_package_group_name}/*"), "Each registration creates a new version"
         )
@@ -96,7 +101,11 @@ class PipelineExecutionRole(Construct):
 
         # Training metrics (METRIC_DEFINITIONS) are published under /aws/sagemaker/.
         grant_container_basics(
-            role, repositories=r.ecr_repositories, metric_namespace="/aws/sagemaker/*",
-            log_groups=[(f"/aws/sagemaker/{kind}", f"Jobs write one log stream per instance into /aws/sagemaker/{kind}")
-                        for kind in ("ProcessingJobs", "TrainingJobs")],
-        )  # fmt: skip
+            role,
+            repositories=r.ecr_repositories,
+            metric_namespace="/aws/sagemaker/*",
+            log_groups=[
+                (f"/aws/sagemaker/{kind}", f"Jobs write one log stream per instance into /aws/sagemaker/{kind}")
+                for kind in ("ProcessingJobs", "TrainingJobs")
+            ],
+        )

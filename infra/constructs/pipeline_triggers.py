@@ -42,11 +42,19 @@ class PipelineTriggers(Construct):
         """``removal_policy``: of the start function's log group and the key (the environment's)."""
         super().__init__(scope, construct_id)
         # Notifications, logs and dead letters of this stack, apart from the data lake key.
-        self.key = ops_key(self, "Key", description=f"{pipeline_name} notifications and logs", removal_policy=removal_policy)
-        self.failures = sns.Topic(self, "Failures", master_key=self.key, enforce_ssl=True, display_name=f"{pipeline_name} failures")
+        self.key = ops_key(
+            self, "Key", description=f"{pipeline_name} notifications and logs", removal_policy=removal_policy
+        )
+        self.failures = sns.Topic(
+            self, "Failures", master_key=self.key, enforce_ssl=True, display_name=f"{pipeline_name} failures"
+        )
         self.model_events = sns.Topic(
-            self, "ModelEvents", master_key=self.key, enforce_ssl=True, display_name=f"{pipeline_name} model package events"
-        )  # fmt: skip
+            self,
+            "ModelEvents",
+            master_key=self.key,
+            enforce_ssl=True,
+            display_name=f"{pipeline_name} model package events",
+        )
 
         self.starter = PythonLambda(
             self,
@@ -56,7 +64,9 @@ class PipelineTriggers(Construct):
             environment={"PIPELINE_NAME": pipeline_name, "INPUT_DATA_PARAMETER": INPUT_DATA_URI},
             removal_policy=removal_policy,
         )
-        self.starter.role.add_to_policy(iam.PolicyStatement(actions=["sagemaker:StartPipelineExecution"], resources=[pipeline_arn]))
+        self.starter.role.add_to_policy(
+            iam.PolicyStatement(actions=["sagemaker:StartPipelineExecution"], resources=[pipeline_arn])
+        )
         self.drop_rule = events.Rule(
             self,
             "DatasetDropped",
@@ -66,23 +76,35 @@ class PipelineTriggers(Construct):
                 detail_type=["Object Created"],
                 detail={"bucket": {"name": [raw_bucket.bucket_name]}, "object": {"key": [{"suffix": "/_SUCCESS"}]}},
             ),
-            targets=[targets.LambdaFunction(self.starter.function, dead_letter_queue=self.starter.dead_letters, retry_attempts=4)],
-        )  # fmt: skip
+            targets=[
+                targets.LambdaFunction(
+                    self.starter.function, dead_letter_queue=self.starter.dead_letters, retry_attempts=4
+                )
+            ],
+        )
 
         if schedule:
             role = iam.Role(self, "ScheduleRole", assumed_by=iam.ServicePrincipal("events.amazonaws.com"))
-            role.add_to_policy(iam.PolicyStatement(actions=["sagemaker:StartPipelineExecution"], resources=[pipeline_arn]))
+            role.add_to_policy(
+                iam.PolicyStatement(actions=["sagemaker:StartPipelineExecution"], resources=[pipeline_arn])
+            )
             # No L2 target for SageMaker pipelines: the L1 rule with SageMakerPipelineParameters.
             self.schedule_rule = events.CfnRule(
                 self,
                 "Retrain",
                 description="Scheduled retraining on the default input",
                 schedule_expression=schedule,
-                targets=[events.CfnRule.TargetProperty(
-                    id="pipeline", arn=pipeline_arn, role_arn=role.role_arn,
-                    sage_maker_pipeline_parameters=events.CfnRule.SageMakerPipelineParametersProperty(pipeline_parameter_list=[]),
-                )],
-            )  # fmt: skip
+                targets=[
+                    events.CfnRule.TargetProperty(
+                        id="pipeline",
+                        arn=pipeline_arn,
+                        role_arn=role.role_arn,
+                        sage_maker_pipeline_parameters=events.CfnRule.SageMakerPipelineParametersProperty(
+                            pipeline_parameter_list=[]
+                        ),
+                    )
+                ],
+            )
 
         events.Rule(
             self,

@@ -54,13 +54,20 @@ class PythonLambda(Construct):
         super().__init__(scope, construct_id)
         self.role = iam.Role(self, "Role", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
         self.log_group = logs.LogGroup(
-            self, "Logs", retention=logs.RetentionDays.THREE_MONTHS, encryption_key=key,
+            self,
+            "Logs",
+            retention=logs.RetentionDays.THREE_MONTHS,
+            encryption_key=key,
             removal_policy=removal_policy,
-        )  # fmt: skip
+        )
         self.dead_letters = sqs.Queue(
-            self, "DeadLetters", encryption=sqs.QueueEncryption.KMS, encryption_master_key=key, enforce_ssl=True,
+            self,
+            "DeadLetters",
+            encryption=sqs.QueueEncryption.KMS,
+            encryption_master_key=key,
+            enforce_ssl=True,
             retention_period=cdk.Duration.days(14),
-        )  # fmt: skip
+        )
         acknowledge(self.dead_letters, "AwsSolutions-SQS3", "This queue is the dead-letter queue of the function")
         with tempfile.TemporaryDirectory(prefix=f"lambda-{name}-") as scratch:
             bundle = Path(scratch)
@@ -68,11 +75,20 @@ class PythonLambda(Construct):
                 shutil.copy2(source, bundle / source.name)
             _vendor(bundle)
             self.function = lambda_.Function(
-                self, "Function", runtime=lambda_.Runtime.PYTHON_3_14, handler="handler.handler",
-                code=lambda_.Code.from_asset(str(bundle)), role=self.role, environment=environment,
-                timeout=cdk.Duration.seconds(30), memory_size=256, log_group=self.log_group,
-                dead_letter_queue=self.dead_letters, retry_attempts=2, reserved_concurrent_executions=5,
-            )  # fmt: skip
+                self,
+                "Function",
+                runtime=lambda_.Runtime.PYTHON_3_14,
+                handler="handler.handler",
+                code=lambda_.Code.from_asset(str(bundle)),
+                role=self.role,
+                environment=environment,
+                timeout=cdk.Duration.seconds(30),
+                memory_size=256,
+                log_group=self.log_group,
+                dead_letter_queue=self.dead_letters,
+                retry_attempts=2,
+                reserved_concurrent_executions=5,
+            )
         # CDK's Function adds DependsOn on its role although Role is already a GetAtt: a
         # redundant edge cfn-lint warns about (W3005). Silenced for this resource only.
         self.function.node.default_child.add_metadata("cfn-lint", {"config": {"ignore_checks": ["W3005"]}})
@@ -83,7 +99,9 @@ class PythonLambda(Construct):
                 resources=[self.log_group.log_group_arn],
             )
         )
-        acknowledge_wildcard(self.role, resource=self.log_group.log_group_arn, reason="The streams of its own log group")
+        acknowledge_wildcard(
+            self.role, resource=self.log_group.log_group_arn, reason="The streams of its own log group"
+        )
         # CDK's grant for sending to the KMS-encrypted dead-letter queue.
         for action in ("kms:GenerateDataKey*", "kms:ReEncrypt*"):
             acknowledge_wildcard(self.role, action=action, reason="Encrypting dead letters with the queue's key only")

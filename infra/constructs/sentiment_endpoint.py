@@ -17,13 +17,16 @@ CSV_CONTENT_TYPES = ["text/csv"]
 
 def _traffic_routing(rollout) -> sagemaker.CfnEndpoint.TrafficRoutingConfigProperty:
     if rollout.strategy == "all_at_once":
-        return sagemaker.CfnEndpoint.TrafficRoutingConfigProperty(type="ALL_AT_ONCE", wait_interval_in_seconds=rollout.wait_seconds)
+        return sagemaker.CfnEndpoint.TrafficRoutingConfigProperty(
+            type="ALL_AT_ONCE", wait_interval_in_seconds=rollout.wait_seconds
+        )
     step = sagemaker.CfnEndpoint.CapacitySizeProperty(type="CAPACITY_PERCENT", value=rollout.step_percent)
     return sagemaker.CfnEndpoint.TrafficRoutingConfigProperty(
-        type=rollout.strategy.upper(), wait_interval_in_seconds=rollout.wait_seconds,
+        type=rollout.strategy.upper(),
+        wait_interval_in_seconds=rollout.wait_seconds,
         canary_size=step if rollout.strategy == "canary" else None,
         linear_step_size=step if rollout.strategy == "linear" else None,
-    )  # fmt: skip
+    )
 
 
 class SentimentEndpoint(Construct):
@@ -50,41 +53,64 @@ class SentimentEndpoint(Construct):
         super().__init__(scope, construct_id)
         self.endpoint_name = endpoint_name
         self.model = sagemaker.CfnModel(
-            self, "Model", execution_role_arn=role_arn,
-            containers=[sagemaker.CfnModel.ContainerDefinitionProperty(
-                model_package_name=config.model_package_arn,
-                # The handler's request limits (ml_code/inference.py reads them).
-                environment={MAX_TEXTS_ENV: str(config.max_texts_per_request), MAX_CHARS_ENV: str(config.max_chars_per_text)},
-            )],
-        )  # fmt: skip
+            self,
+            "Model",
+            execution_role_arn=role_arn,
+            containers=[
+                sagemaker.CfnModel.ContainerDefinitionProperty(
+                    model_package_name=config.model_package_arn,
+                    # The handler's request limits (ml_code/inference.py reads them).
+                    environment={
+                        MAX_TEXTS_ENV: str(config.max_texts_per_request),
+                        MAX_CHARS_ENV: str(config.max_chars_per_text),
+                    },
+                )
+            ],
+        )
         self.config = sagemaker.CfnEndpointConfig(
-            self, "Config",
-            production_variants=[sagemaker.CfnEndpointConfig.ProductionVariantProperty(
-                variant_name=VARIANT, model_name=self.model.attr_model_name, instance_type=config.instance_type,
-                initial_instance_count=config.instance_count, initial_variant_weight=1,
-            )],
+            self,
+            "Config",
+            production_variants=[
+                sagemaker.CfnEndpointConfig.ProductionVariantProperty(
+                    variant_name=VARIANT,
+                    model_name=self.model.attr_model_name,
+                    instance_type=config.instance_type,
+                    initial_instance_count=config.instance_count,
+                    initial_variant_weight=1,
+                )
+            ],
             data_capture_config=sagemaker.CfnEndpointConfig.DataCaptureConfigProperty(
-                enable_capture=True, initial_sampling_percentage=config.data_capture_percentage,
-                destination_s3_uri=capture_uri, kms_key_id=key_arn,
-                capture_options=[sagemaker.CfnEndpointConfig.CaptureOptionProperty(capture_mode=mode) for mode in ("Input", "Output")],
+                enable_capture=True,
+                initial_sampling_percentage=config.data_capture_percentage,
+                destination_s3_uri=capture_uri,
+                kms_key_id=key_arn,
+                capture_options=[
+                    sagemaker.CfnEndpointConfig.CaptureOptionProperty(capture_mode=mode) for mode in ("Input", "Output")
+                ],
                 capture_content_type_header=sagemaker.CfnEndpointConfig.CaptureContentTypeHeaderProperty(
-                    json_content_types=JSON_CONTENT_TYPES, csv_content_types=CSV_CONTENT_TYPES,
+                    json_content_types=JSON_CONTENT_TYPES,
+                    csv_content_types=CSV_CONTENT_TYPES,
                 ),
             ),
             kms_key_id=volume_kms_key(config.instance_type, key_arn),
-        )  # fmt: skip
+        )
         rollout = config.rollout
         self.endpoint = sagemaker.CfnEndpoint(
-            self, "Endpoint", endpoint_name=endpoint_name, endpoint_config_name=self.config.attr_endpoint_config_name,
+            self,
+            "Endpoint",
+            endpoint_name=endpoint_name,
+            endpoint_config_name=self.config.attr_endpoint_config_name,
             deployment_config=sagemaker.CfnEndpoint.DeploymentConfigProperty(
                 blue_green_update_policy=sagemaker.CfnEndpoint.BlueGreenUpdatePolicyProperty(
                     traffic_routing_configuration=_traffic_routing(rollout),
                     termination_wait_in_seconds=rollout.termination_wait_seconds,
                     # Room for every step's baking time plus provisioning the new fleet.
-                    maximum_execution_timeout_in_seconds=min(28800, 1800 + rollout.wait_seconds * (100 // rollout.step_percent + 1)),
+                    maximum_execution_timeout_in_seconds=min(
+                        28800, 1800 + rollout.wait_seconds * (100 // rollout.step_percent + 1)
+                    ),
                 ),
                 auto_rollback_configuration=sagemaker.CfnEndpoint.AutoRollbackConfigProperty(
                     alarms=[sagemaker.CfnEndpoint.AlarmProperty(alarm_name=name) for name in rollback_alarm_names]
                 ),
             ),
-        )  # fmt: skip
+        )

@@ -23,9 +23,9 @@ from sagemaker.workflow.steps import TransformStep
 
 from infra.config import EnvironmentConfig
 from infra.instance_storage import has_instance_storage, volume_kms_key
-from ml_code.common.containers import INFERENCE_INSTANCE_TYPES
 from infra.pipeline.retries import JOB_RETRIES, SERVICE_RETRIES
 from infra.pipeline.sdk_session import offline_pipeline_session
+from ml_code.common.containers import INFERENCE_INSTANCE_TYPES
 
 CONTENT_TYPES = ("application/jsonlines", "text/csv")
 # SageMaker packs as many lines as fit into one request of MaxPayloadInMB. 1 MB (the

@@ -11,12 +11,12 @@ from sagemaker.workflow.pipeline import Pipeline
 from sagemaker.workflow.steps import CacheConfig
 
 from infra.config import EnvironmentConfig
-from ml_code.common.containers import INFERENCE_INSTANCE_TYPES
 from infra.pipeline.monitoring_steps import baseline_steps
 from infra.pipeline.parameters import pipeline_parameters
 from infra.pipeline.sdk_session import offline_pipeline_session
 from infra.pipeline.step_helpers import StepContext
 from infra.pipeline.steps import evaluate_step, gate_step, preprocess_step, train_step
+from ml_code.common.containers import INFERENCE_INSTANCE_TYPES
 
 
 def build_pipeline(

@@ -105,23 +105,37 @@ def build_monitor_pipeline(
     args = processor.run(
         inputs=[code_input(code_uri)],
         # A Join: the SDK parses a plain string destination as a URL, which a CDK token breaks.
-        outputs=[ProcessingOutput(output_name="report", source=REPORT_DIR, destination=Join(on="", values=[reports_uri]))],
+        outputs=[
+            ProcessingOutput(output_name="report", source=REPORT_DIR, destination=Join(on="", values=[reports_uri]))
+        ],
         arguments=[
-            "--capture-uri", params.capture_uri,
+            "--capture-uri",
+            params.capture_uri,
             # The window ends when the execution started: a late or retried run judges the
             # same hours, and the report folder is named after them.
-            "--window-end", ExecutionVariables.START_DATETIME,
-            "--window-hours", params.window_hours.to_string(),
-            "--reference-uri", params.reference_uri,
-            "--served-package-parameter", config.served_model_parameter,
-            "--ground-truth-uri", params.ground_truth_uri,
-            "--drift-threshold", params.drift_threshold.to_string(),
-            "--accuracy-margin", str(config.monitoring.accuracy_alarm_margin),
-            "--endpoint-name", config.endpoint_name,
-            "--metrics-namespace", metrics_namespace(config),
-            "--publish-metrics", params.publish_metrics,
-            "--report-dir", REPORT_DIR,
-        ],  # fmt: skip
+            "--window-end",
+            ExecutionVariables.START_DATETIME,
+            "--window-hours",
+            params.window_hours.to_string(),
+            "--reference-uri",
+            params.reference_uri,
+            "--served-package-parameter",
+            config.served_model_parameter,
+            "--ground-truth-uri",
+            params.ground_truth_uri,
+            "--drift-threshold",
+            params.drift_threshold.to_string(),
+            "--accuracy-margin",
+            str(config.monitoring.accuracy_alarm_margin),
+            "--endpoint-name",
+            config.endpoint_name,
+            "--metrics-namespace",
+            metrics_namespace(config),
+            "--publish-metrics",
+            params.publish_metrics,
+            "--report-dir",
+            REPORT_DIR,
+        ],
     )
     step = ProcessingStep(MONITOR_STEP, step_args=args, retry_policies=JOB_RETRIES)
     return Pipeline(

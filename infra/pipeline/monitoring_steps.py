@@ -29,15 +29,12 @@ from sagemaker.model_metrics import MetricsSource
 from sagemaker.model_monitor.dataset_format import DatasetFormat
 from sagemaker.processing import ProcessingInput, ProcessingOutput
 from sagemaker.workflow.check_job_config import CheckJobConfig
-from sagemaker.workflow.execution_variables import ExecutionVariables
-from sagemaker.workflow.functions import Join
 from sagemaker.workflow.quality_check_step import DataQualityCheckConfig, QualityCheckStep
 from sagemaker.workflow.steps import ProcessingStep, TrainingStep
 
 from infra.pipeline.parameters import PipelineParameters
 from infra.pipeline.retries import JOB_RETRIES
 from infra.pipeline.step_helpers import (
-    BASELINES_PREFIX,
     PROCESSING_ROOT,
     StepContext,
     baselines_uri,

@@ -27,7 +27,10 @@ _CAPACITY = SageMakerJobStepRetryPolicy(
     max_attempts=4,
 )
 _LIMIT = SageMakerJobStepRetryPolicy(
-    exception_types=[SageMakerJobExceptionTypeEnum.RESOURCE_LIMIT], interval_seconds=60, backoff_rate=2.0, max_attempts=5
+    exception_types=[SageMakerJobExceptionTypeEnum.RESOURCE_LIMIT],
+    interval_seconds=60,
+    backoff_rate=2.0,
+    max_attempts=5,
 )
 
 SERVICE_RETRIES = [_SERVICE]

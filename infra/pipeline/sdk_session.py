@@ -46,7 +46,7 @@ def _refuse_aws_calls(request, **_):
     raise AwsCallAtSynthError(f"the SageMaker SDK tried to call AWS at synth time: {request.method} {request.url}")
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _boto_session(region: str) -> boto3.Session:
     # Static dummy credentials: botocore never signs a request here, but some SDK code
     # paths build clients eagerly and must not search the environment or IMDS for keys.
@@ -67,5 +67,5 @@ def offline_pipeline_session(region: str, default_bucket: str):
     logging.getLogger("sagemaker.config").setLevel(logging.WARNING)
     boto_session = _boto_session(region)
     session = PipelineSession(boto_session=boto_session, sagemaker_config=_SDK_CONFIG, default_bucket=default_bucket)
-    session._default_bucket = default_bucket  # noqa: SLF001 - skips the STS/ListBuckets lookup
+    session._default_bucket = default_bucket
     return session

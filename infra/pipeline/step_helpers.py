@@ -46,8 +46,7 @@ def script_entrypoint(script: str) -> list[str]:
     """Unpack the code archive (named <asset hash>.gz by CDK) and run ml_code/<script> with
     the step's arguments ("$@")."""
     command = (
-        f"mkdir -p /tmp/code && tar -xzf {CODE_DIR}/*.gz -C /tmp/code "
-        f'&& exec python3 /tmp/code/ml_code/{script} "$@"'
+        f'mkdir -p /tmp/code && tar -xzf {CODE_DIR}/*.gz -C /tmp/code && exec python3 /tmp/code/ml_code/{script} "$@"'
     )
     return ["/bin/bash", "-c", command, "--"]
 
@@ -77,7 +76,9 @@ def code_input(code_uri: str) -> ProcessingInput:
 def model_input(train: TrainingStep) -> ProcessingInput:
     """The trained model.tar.gz, where evaluate.py and baseline.py look for it."""
     return ProcessingInput(
-        source=train.properties.ModelArtifacts.S3ModelArtifacts, destination=f"{PROCESSING_ROOT}/model", input_name="model"
+        source=train.properties.ModelArtifacts.S3ModelArtifacts,
+        destination=f"{PROCESSING_ROOT}/model",
+        input_name="model",
     )
 
 

@@ -12,25 +12,31 @@ steps run scripts from the same archive (step_helpers.py).
 
 from __future__ import annotations
 
-
 from sagemaker.huggingface import HuggingFace
 from sagemaker.inputs import TrainingInput
 from sagemaker.model import Model
 from sagemaker.model_metrics import MetricsSource, ModelMetrics
 from sagemaker.processing import ProcessingInput, ProcessingOutput
 from sagemaker.workflow.condition_step import ConditionStep
-from sagemaker.workflow.execution_variables import ExecutionVariables
 from sagemaker.workflow.conditions import ConditionGreaterThanOrEqualTo, ConditionLessThanOrEqualTo
+from sagemaker.workflow.execution_variables import ExecutionVariables
 from sagemaker.workflow.fail_step import FailStep
 from sagemaker.workflow.functions import Join, JsonGet
-from sagemaker.workflow.properties import PropertyFile
 from sagemaker.workflow.model_step import ModelStep
+from sagemaker.workflow.properties import PropertyFile
 from sagemaker.workflow.steps import ProcessingStep, TrainingStep
 
 from infra.pipeline.monitoring_steps import BaselineSteps
 from infra.pipeline.parameters import PipelineParameters
 from infra.pipeline.retries import JOB_RETRIES, SERVICE_RETRIES
-from infra.pipeline.step_helpers import PROCESSING_ROOT, StepContext, baselines_uri, code_input, model_input, script_processor
+from infra.pipeline.step_helpers import (
+    PROCESSING_ROOT,
+    StepContext,
+    baselines_uri,
+    code_input,
+    model_input,
+    script_processor,
+)
 from ml_code.common.facets import MAX_ACCURACY_GAP_JSON_PATH  # evaluate.py writes it, 0.0 without facets
 from ml_code.common.splits import REPORT_DIR, SPLITS, TEST, TRAIN, VALIDATION
 
@@ -41,8 +47,7 @@ EVALUATION_FILE = "evaluation.json"
 def preprocess_step(ctx: StepContext, params: PipelineParameters) -> ProcessingStep:
     processor = script_processor(ctx, params, "preprocess.py", "preprocess")
     outputs = [
-        ProcessingOutput(output_name=name, source=f"{PROCESSING_ROOT}/output/{name}")
-        for name in (*SPLITS, REPORT_DIR)
+        ProcessingOutput(output_name=name, source=f"{PROCESSING_ROOT}/output/{name}") for name in (*SPLITS, REPORT_DIR)
     ]
     args = processor.run(
         inputs=[
@@ -57,10 +62,13 @@ def preprocess_step(ctx: StepContext, params: PipelineParameters) -> ProcessingS
         ],
         outputs=outputs,
         arguments=[
-            "--tokenizer", ctx.base_model,
-            "--max-seq-length", params.max_seq_length.to_string(),
-            "--feature-group-name", ctx.feature_group_name,
-        ],  # fmt: skip
+            "--tokenizer",
+            ctx.base_model,
+            "--max-seq-length",
+            params.max_seq_length.to_string(),
+            "--feature-group-name",
+            ctx.feature_group_name,
+        ],
     )
     return ProcessingStep("Preprocess", step_args=args, cache_config=ctx.cache, retry_policies=JOB_RETRIES)
 
@@ -189,11 +197,17 @@ def gate_step(
         error_message=Join(
             on=" ",
             values=[
-                "Model accuracy", accuracy, "(MinAccuracy", params.min_accuracy,
-                ") or largest facet accuracy gap", facet_gap, "(MaxFacetAccuracyGap", params.max_facet_accuracy_gap,
+                "Model accuracy",
+                accuracy,
+                "(MinAccuracy",
+                params.min_accuracy,
+                ") or largest facet accuracy gap",
+                facet_gap,
+                "(MaxFacetAccuracyGap",
+                params.max_facet_accuracy_gap,
                 ") failed the gate",
             ],
-        ),  # fmt: skip
+        ),
     )
     return ConditionStep(
         name="AccuracyGate",

@@ -35,8 +35,13 @@ class DataStack(cdk.Stack):
         super().__init__(scope, construct_id, **kwargs)
         removal_policy = removal_of(config)
         self.lake = DataLake(
-            self, "DataLake", prefix=config.prefix, key_alias=config.data_lake_key_alias,
-            models_bucket_name=config.models_bucket_name, config=config.data_lake, removal_policy=removal_policy,
+            self,
+            "DataLake",
+            prefix=config.prefix,
+            key_alias=config.data_lake_key_alias,
+            models_bucket_name=config.models_bucket_name,
+            config=config.data_lake,
+            removal_policy=removal_policy,
         )
         # Promoted environments serve dev's packages: model.tar.gz and drift baselines.
         self.lake.share_model_artifacts(promotion_accounts, prefixes=("training", "baselines"))
@@ -72,5 +77,7 @@ class DataStack(cdk.Stack):
         flattened text; a fixed export name keeps that text free of generated ids.
         """
         lake = self.lake
-        bucket = {"raw": lake.raw, "features": lake.features, "models": lake.models, "monitoring": lake.monitoring}[name]
+        bucket = {"raw": lake.raw, "features": lake.features, "models": lake.models, "monitoring": lake.monitoring}[
+            name
+        ]
         return self.export_value(bucket.bucket_arn, name=f"{self.stack_name}-{name}-bucket-arn")

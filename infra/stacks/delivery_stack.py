@@ -31,7 +31,9 @@ ROOT = Path(__file__).resolve().parents[2]
 # The CLI the pipeline's self-mutation and asset steps install: the one package.json pins.
 CDK_CLI_VERSION = json.loads((ROOT / "package.json").read_text())["devDependencies"]["aws-cdk"]
 # CodeBuild's standard image offers the Python and Node.js the Makefile expects.
-RUNTIMES = codebuild.BuildSpec.from_object({"phases": {"install": {"runtime-versions": {"python": "3.11", "nodejs": "20"}}}})
+RUNTIMES = codebuild.BuildSpec.from_object(
+    {"phases": {"install": {"runtime-versions": {"python": "3.11", "nodejs": "20"}}}}
+)
 
 
 def _role_arn(config: EnvironmentConfig) -> str:
@@ -53,7 +55,10 @@ class DeliveryStack(cdk.Stack):
         source_env = stages[0][1]
         lookup_role = "" if source_env.account == self.account else f" --assume-role-arn {_role_arn(source_env)}"
         self.synth = pipelines.CodeBuildStep(
-            "Synth", input=self.source, primary_output_directory="cdk.out", partial_build_spec=RUNTIMES,
+            "Synth",
+            input=self.source,
+            primary_output_directory="cdk.out",
+            partial_build_spec=RUNTIMES,
             build_environment=codebuild.BuildEnvironment(
                 build_image=codebuild.LinuxBuildImage.STANDARD_7_0, compute_type=codebuild.ComputeType.LARGE
             ),
@@ -65,11 +70,16 @@ class DeliveryStack(cdk.Stack):
             ],
             role_policy_statements=self._lookup_permissions(source_env),
             timeout=cdk.Duration.minutes(90),
-        )  # fmt: skip
+        )
         self.pipeline = pipelines.CodePipeline(
-            self, "Pipeline", pipeline_name=config.pipeline_name, synth=self.synth, self_mutation=True,
-            artifact_bucket=(artifacts := self._artifact_bucket()), cli_version=CDK_CLI_VERSION,
-        )  # fmt: skip
+            self,
+            "Pipeline",
+            pipeline_name=config.pipeline_name,
+            synth=self.synth,
+            self_mutation=True,
+            artifact_bucket=(artifacts := self._artifact_bucket()),
+            cli_version=CDK_CLI_VERSION,
+        )
         for stage, env in stages:
             pre = [self._approval(env)] if env.name == "prod" else []
             post = [self._checks(env)] if env is not source_env else []
@@ -86,31 +96,51 @@ class DeliveryStack(cdk.Stack):
         """Artifacts under a customer-managed, rotating key (the target accounts' deploy roles
         get decrypt grants on it from CDK Pipelines), access-logged like the data lake."""
         logs = s3.Bucket(
-            self, "ArtifactAccessLogs", encryption=s3.BucketEncryption.S3_MANAGED, enforce_ssl=True, versioned=True,
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL, object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-            lifecycle_rules=[s3.LifecycleRule(expiration=cdk.Duration.days(365), noncurrent_version_expiration=cdk.Duration.days(30))],
-        )  # fmt: skip
+            self,
+            "ArtifactAccessLogs",
+            encryption=s3.BucketEncryption.S3_MANAGED,
+            enforce_ssl=True,
+            versioned=True,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            lifecycle_rules=[
+                s3.LifecycleRule(expiration=cdk.Duration.days(365), noncurrent_version_expiration=cdk.Duration.days(30))
+            ],
+        )
         key = kms.Key(self, "ArtifactKey", enable_key_rotation=True, description="Delivery pipeline artifacts")
         return s3.Bucket(
-            self, "Artifacts", encryption=s3.BucketEncryption.KMS, encryption_key=key, bucket_key_enabled=True,
-            enforce_ssl=True, versioned=True, block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            server_access_logs_bucket=logs, server_access_logs_prefix="artifacts/",
+            self,
+            "Artifacts",
+            encryption=s3.BucketEncryption.KMS,
+            encryption_key=key,
+            bucket_key_enabled=True,
+            enforce_ssl=True,
+            versioned=True,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            server_access_logs_bucket=logs,
+            server_access_logs_prefix="artifacts/",
             lifecycle_rules=[s3.LifecycleRule(noncurrent_version_expiration=cdk.Duration.days(30))],
-        )  # fmt: skip
+        )
 
     def _source(self, config: DeliveryConfig) -> pipelines.CodePipelineSource:
         if config.source_kind == "codecommit":
             repository = codecommit.Repository.from_repository_name(self, "Repository", config.repository)
             return pipelines.CodePipelineSource.code_commit(repository, config.branch)
-        return pipelines.CodePipelineSource.connection(config.repository, config.branch, connection_arn=config.connection_arn)
+        return pipelines.CodePipelineSource.connection(
+            config.repository, config.branch, connection_arn=config.connection_arn
+        )
 
     def _lookup_permissions(self, env: EnvironmentConfig) -> list[iam.PolicyStatement]:
         """The source environment's served package: read directly in this account (its
         checks role does not exist before its first deploy), else through that role."""
         if env.account != self.account:
             return [iam.PolicyStatement(actions=["sts:AssumeRole"], resources=[_role_arn(env)])]
-        parameter = self.format_arn(service="ssm", resource="parameter", resource_name=env.served_model_parameter.lstrip("/"))
-        packages = self.format_arn(service="sagemaker", resource="model-package", resource_name=f"{env.model_package_group_name}/*")
+        parameter = self.format_arn(
+            service="ssm", resource="parameter", resource_name=env.served_model_parameter.lstrip("/")
+        )
+        packages = self.format_arn(
+            service="sagemaker", resource="model-package", resource_name=f"{env.model_package_group_name}/*"
+        )
         return [
             iam.PolicyStatement(actions=["ssm:GetParameter"], resources=[parameter]),
             iam.PolicyStatement(actions=["sagemaker:DescribeModelPackage"], resources=[packages]),
@@ -129,13 +159,17 @@ class DeliveryStack(cdk.Stack):
         commands = ["python -m pip install --quiet -r requirements-tools.txt"]
         if env.serving.model_package_arn:
             commands.append(
-                f"python -m tools.endpoint_check --env {env.name} --expected-model-package {env.serving.model_package_arn}{assume}"
+                f"python -m tools.endpoint_check --env {env.name}"
+                f" --expected-model-package {env.serving.model_package_arn}{assume}"
             )
         else:
             commands.append(f'echo "{env.name}: no model package promoted yet, so no endpoint to invoke"')
         commands.append(f"python -m tools.pipeline_drift --env {env.name} --cdk-out cdk.out --resolve{assume}")
         return pipelines.CodeBuildStep(
-            f"Verify{env.name.title()}", input=self.source, partial_build_spec=RUNTIMES,
-            additional_inputs={"cdk.out": self.pipeline.cloud_assembly_file_set}, commands=commands,
+            f"Verify{env.name.title()}",
+            input=self.source,
+            partial_build_spec=RUNTIMES,
+            additional_inputs={"cdk.out": self.pipeline.cloud_assembly_file_set},
+            commands=commands,
             role_policy_statements=[iam.PolicyStatement(actions=["sts:AssumeRole"], resources=[_role_arn(env)])],
-        )  # fmt: skip
+        )

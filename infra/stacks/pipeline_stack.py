@@ -35,7 +35,11 @@ class PipelineStack(cdk.Stack):
             "Training",
             config=config,
             buckets=buckets,
-            bucket_names={"raw": lake.raw.bucket_name, "features": lake.features.bucket_name, "models": lake.models.bucket_name},
+            bucket_names={
+                "raw": lake.raw.bucket_name,
+                "features": lake.features.bucket_name,
+                "models": lake.models.bucket_name,
+            },
             key_arn=lake.key.key_arn,
             feature_group_name=data.features.feature_group_name,
             model_package_group_name=data.registry.group_name,
@@ -53,14 +57,27 @@ class PipelineStack(cdk.Stack):
         if config.batch_scoring.enabled:
             # Texts to score and predictions both in the features bucket: a dataset marker in
             # the raw bucket starts a training, which batch inputs must not.
-            upstream = () if source.name == config.name else (
-                self.format_arn(service="sagemaker", account=source.account, region=source.region,
-                                resource="model-package-group", resource_name=source.model_package_group_name),
-            )  # fmt: skip
+            upstream = (
+                ()
+                if source.name == config.name
+                else (
+                    self.format_arn(
+                        service="sagemaker",
+                        account=source.account,
+                        region=source.region,
+                        resource="model-package-group",
+                        resource_name=source.model_package_group_name,
+                    ),
+                )
+            )
             self.batch = BatchScoring(
-                self, "BatchScoring", config=config,
+                self,
+                "BatchScoring",
+                config=config,
                 buckets={"input": buckets["features"], "output": buckets["features"]},
                 bucket_names={"input": lake.features.bucket_name, "output": lake.features.bucket_name},
-                key_arn=lake.key.key_arn, model_package_group_name=data.registry.group_name,
-                artifacts=ArtifactSource.of(source), upstream_group_arns=upstream,
-            )  # fmt: skip
+                key_arn=lake.key.key_arn,
+                model_package_group_name=data.registry.group_name,
+                artifacts=ArtifactSource.of(source),
+                upstream_group_arns=upstream,
+            )

@@ -17,8 +17,8 @@ from constructs import Construct
 from infra.config import EnvironmentConfig
 from infra.constructs.approval_deployer import ApprovalDeployer
 from infra.constructs.artifact_source import ArtifactSource
-from infra.constructs.delivery_checks_role import DeliveryChecksRole
 from infra.constructs.data_quality_monitor import DataQualityMonitor, MonitorInputs
+from infra.constructs.delivery_checks_role import DeliveryChecksRole
 from infra.constructs.drift_alarms import DriftAlarms, evidently_drift_metric, model_monitor_drift_metric
 from infra.constructs.drift_monitor import DriftMonitor
 from infra.constructs.endpoint_alarms import EndpointAlarms
@@ -66,12 +66,15 @@ class ServingStack(cdk.Stack):
         super().__init__(scope, construct_id, **kwargs)
         serving = config.serving
         self.key = ops_key(
-            self, "Key", description=f"{config.prefix} serving alerts", publishers=("events", "cloudwatch"),
+            self,
+            "Key",
+            description=f"{config.prefix} serving alerts",
+            publishers=("events", "cloudwatch"),
             removal_policy=removal_policy(config),
-        )  # fmt: skip
+        )
         self.alerts = sns.Topic(
             self, "Alerts", master_key=self.key, enforce_ssl=True, display_name=f"{config.endpoint_name} alerts"
-        )  # fmt: skip
+        )
         self.checks_role = DeliveryChecksRole(
             self, "DeliveryChecks", config=config, delivery_account=delivery_account, source=source
         ).role
@@ -80,38 +83,62 @@ class ServingStack(cdk.Stack):
             self._endpoint(config, data, pipeline, artifacts, source)
         if serving.deploy_on_approval:
             self.deployer = ApprovalDeployer(
-                self, "DeployOnApproval", config=config, key=self.key, topic=self.alerts,
-                model_role_arn=self.model_role.role_arn if self.endpoint else None, lake_key_arn=data.lake.key.key_arn,
-            )  # fmt: skip
+                self,
+                "DeployOnApproval",
+                config=config,
+                key=self.key,
+                topic=self.alerts,
+                model_role_arn=self.model_role.role_arn if self.endpoint else None,
+                lake_key_arn=data.lake.key.key_arn,
+            )
 
     def _endpoint(self, config, data, pipeline, artifacts, source) -> None:
         serving, lake, name = config.serving, data.lake, config.endpoint_name
         monitoring_arn = data.exported_bucket_arn("monitoring")
         images = image_uris_for(config.region)
         self.model_role = ModelExecutionRole(
-            self, "ModelRole", endpoint_name=name, artifacts=artifacts,
-            capture_prefix_arn=f"{monitoring_arn}/{CAPTURE_PREFIX}/*", key_arn=lake.key.key_arn,
+            self,
+            "ModelRole",
+            endpoint_name=name,
+            artifacts=artifacts,
+            capture_prefix_arn=f"{monitoring_arn}/{CAPTURE_PREFIX}/*",
+            key_arn=lake.key.key_arn,
             ecr_repositories=frozenset([repository_of(images.inference)]),
-        ).role  # fmt: skip
+        ).role
         alarms = EndpointAlarms(
-            self, "Alarms", endpoint_name=name, variant=VARIANT, latency_p99_ms=serving.model_latency_p99_ms, topic=self.alerts
+            self,
+            "Alarms",
+            endpoint_name=name,
+            variant=VARIANT,
+            latency_p99_ms=serving.model_latency_p99_ms,
+            topic=self.alerts,
         )
         self.endpoint = SentimentEndpoint(
-            self, "Endpoint", endpoint_name=name, config=serving, role_arn=self.model_role.role_arn,
-            capture_uri=f"s3://{lake.monitoring.bucket_name}/{CAPTURE_PREFIX}", key_arn=lake.key.key_arn,
+            self,
+            "Endpoint",
+            endpoint_name=name,
+            config=serving,
+            role_arn=self.model_role.role_arn,
+            capture_uri=f"s3://{lake.monitoring.bucket_name}/{CAPTURE_PREFIX}",
+            key_arn=lake.key.key_arn,
             rollback_alarm_names=alarms.rollback_alarm_names,
-        )  # fmt: skip
+        )
         # The role's policy must exist before SageMaker validates the model with it.
         self.endpoint.model.node.add_dependency(self.model_role.node.find_child("DefaultPolicy"))
-        scaling = EndpointAutoscaling(self, "Autoscaling", endpoint_name=name, variant=VARIANT, config=serving.autoscaling)
+        scaling = EndpointAutoscaling(
+            self, "Autoscaling", endpoint_name=name, variant=VARIANT, config=serving.autoscaling
+        )
         scaling.target.node.add_dependency(self.endpoint.endpoint)
         # Promotion reads what each environment serves here. In dev the deploy function
         # overwrites it after each verified approval-driven update; the next synth of the
         # delivery pipeline reads that value back, so both writers agree.
         ssm.StringParameter(
-            self, "ServedModel", parameter_name=config.served_model_parameter, string_value=serving.model_package_arn,
+            self,
+            "ServedModel",
+            parameter_name=config.served_model_parameter,
+            string_value=serving.model_package_arn,
             description=f"Model package the {name} endpoint serves",
-        )  # fmt: skip
+        )
         self._monitoring(config, data, pipeline, monitoring_arn, artifacts, source)
 
     def _monitoring(self, config, data, pipeline, monitoring_arn, artifacts, source) -> None:
@@ -121,71 +148,129 @@ class ServingStack(cdk.Stack):
         if monitoring.engine == "model_monitor":
             schedule_name = self._model_monitor(config, data, monitoring_arn, artifacts)
             self.drift = DriftAlarms(
-                self, "Drift", endpoint_name=name, threshold=monitoring.drift_threshold, what="baseline distance",
+                self,
+                "Drift",
+                endpoint_name=name,
+                threshold=monitoring.drift_threshold,
+                what="baseline distance",
                 feature_metrics={f: model_monitor_drift_metric(name, schedule_name, f) for f in DRIFT_ALARM_FEATURES},
-                topic=self.alerts, retrain_pipeline_arn=retrain,
-            )  # fmt: skip
+                topic=self.alerts,
+                retrain_pipeline_arn=retrain,
+            )
             return
         lake = data.lake
         self.monitor = DriftMonitor(
-            self, "Monitor", config=config,
-            capture_prefix=f"{CAPTURE_PREFIX}/{name}", reports_prefix=f"{REPORTS_PREFIX}/{name}",
-            monitoring_bucket_name=lake.monitoring.bucket_name, monitoring_bucket_arn=monitoring_arn,
-            key_arn=lake.key.key_arn, artifacts=artifacts,
-            group_arns=[self.format_arn(service="sagemaker", account=source.account, region=source.region,
-                                        resource="model-package-group", resource_name=source.model_package_group_name)],
-        )  # fmt: skip
+            self,
+            "Monitor",
+            config=config,
+            capture_prefix=f"{CAPTURE_PREFIX}/{name}",
+            reports_prefix=f"{REPORTS_PREFIX}/{name}",
+            monitoring_bucket_name=lake.monitoring.bucket_name,
+            monitoring_bucket_arn=monitoring_arn,
+            key_arn=lake.key.key_arn,
+            artifacts=artifacts,
+            group_arns=[
+                self.format_arn(
+                    service="sagemaker",
+                    account=source.account,
+                    region=source.region,
+                    resource="model-package-group",
+                    resource_name=source.model_package_group_name,
+                )
+            ],
+        )
         namespace = metrics_namespace(config)
         # One datapoint per run; CloudWatch alarm periods stop at a day.
         period = cdk.Duration.hours(min(monitoring.window_hours, 24))
-        quality = [
-            cloudwatch.Alarm(
-                self, "AccuracyDrop", alarm_name=f"{name}-accuracy-drop",
-                alarm_description=f"Live accuracy (delayed ground truth) is more than {monitoring.accuracy_alarm_margin}"
-                " under the served package's evaluation accuracy",
-                metric=cloudwatch.Metric(namespace=namespace, metric_name="AccuracyDrop", statistic="Maximum",
-                                         dimensions_map={"Endpoint": name}, period=period),
-                threshold=monitoring.accuracy_alarm_margin, evaluation_periods=1,
-                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
-            )
-        ] if monitoring.ground_truth_s3_uri else []  # fmt: skip
+        quality = (
+            [
+                cloudwatch.Alarm(
+                    self,
+                    "AccuracyDrop",
+                    alarm_name=f"{name}-accuracy-drop",
+                    alarm_description="Live accuracy (delayed ground truth) is more than"
+                    f" {monitoring.accuracy_alarm_margin}"
+                    " under the served package's evaluation accuracy",
+                    metric=cloudwatch.Metric(
+                        namespace=namespace,
+                        metric_name="AccuracyDrop",
+                        statistic="Maximum",
+                        dimensions_map={"Endpoint": name},
+                        period=period,
+                    ),
+                    threshold=monitoring.accuracy_alarm_margin,
+                    evaluation_periods=1,
+                    comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+                    treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+                )
+            ]
+            if monitoring.ground_truth_s3_uri
+            else []
+        )
         self.drift = DriftAlarms(
-            self, "Drift", endpoint_name=name, threshold=0.5, what="Evidently's drift verdict, 0 or 1",
+            self,
+            "Drift",
+            endpoint_name=name,
+            threshold=0.5,
+            what="Evidently's drift verdict, 0 or 1",
             feature_metrics={f: evidently_drift_metric(namespace, name, f, period) for f in MONITORED_FEATURES},
-            topic=self.alerts, retrain_pipeline_arn=retrain, extra_alarms=quality,
-        )  # fmt: skip
+            topic=self.alerts,
+            retrain_pipeline_arn=retrain,
+            extra_alarms=quality,
+        )
 
     def _model_monitor(self, config, data, monitoring_arn, artifacts) -> str:
         """SageMaker Model Monitor (opt-in): the package's baseline, hourly job(s); returns the schedule name."""
         name, lake, monitoring = config.endpoint_name, data.lake, config.monitoring
         schedule_name = f"{name}-data-quality"
         baseline = PackageBaseline(
-            self, "Baseline", model_package_arn=config.serving.model_package_arn, key=self.key, removal_policy=removal_policy(config)
+            self,
+            "Baseline",
+            model_package_arn=config.serving.model_package_arn,
+            key=self.key,
+            removal_policy=removal_policy(config),
         )
         preprocessor = s3_assets.Asset(self, "RecordPreprocessor", path=record_preprocessor.__file__)
         analyzer = analyzer_image_uri(config.region)
         role = MonitorRole(
-            self, "MonitorRole", schedule_name=schedule_name,
-            read_prefix_arns=[f"{monitoring_arn}/{CAPTURE_PREFIX}/{name}/*",
-                              preprocessor.bucket.arn_for_objects(preprocessor.s3_object_key),
-                              *([objects_arn(monitoring.ground_truth_s3_uri)] if monitoring.ground_truth_s3_uri else [])],
-            write_prefix_arn=f"{monitoring_arn}/{REPORTS_PREFIX}/{name}/*", artifacts=artifacts,
-            bucket_arns=[monitoring_arn], key_arn=lake.key.key_arn, analyzer_repository=repository_of(analyzer),
-        ).role  # fmt: skip
+            self,
+            "MonitorRole",
+            schedule_name=schedule_name,
+            read_prefix_arns=[
+                f"{monitoring_arn}/{CAPTURE_PREFIX}/{name}/*",
+                preprocessor.bucket.arn_for_objects(preprocessor.s3_object_key),
+                *([objects_arn(monitoring.ground_truth_s3_uri)] if monitoring.ground_truth_s3_uri else []),
+            ],
+            write_prefix_arn=f"{monitoring_arn}/{REPORTS_PREFIX}/{name}/*",
+            artifacts=artifacts,
+            bucket_arns=[monitoring_arn],
+            key_arn=lake.key.key_arn,
+            analyzer_repository=repository_of(analyzer),
+        ).role
         inputs = MonitorInputs(
-            endpoint_name=name, schedule_name=schedule_name, schedule=monitoring.schedule,
-            instance_type=monitoring.instance_type, role_arn=role.role_arn, analyzer_image=analyzer,
+            endpoint_name=name,
+            schedule_name=schedule_name,
+            schedule=monitoring.schedule,
+            instance_type=monitoring.instance_type,
+            role_arn=role.role_arn,
+            analyzer_image=analyzer,
             record_preprocessor_uri=preprocessor.s3_object_url,
-            statistics_uri=baseline.statistics_uri, constraints_uri=baseline.constraints_uri,
-            reports_uri=f"s3://{lake.monitoring.bucket_name}/{REPORTS_PREFIX}/{name}", key_arn=lake.key.key_arn,
-        )  # fmt: skip
+            statistics_uri=baseline.statistics_uri,
+            constraints_uri=baseline.constraints_uri,
+            reports_uri=f"s3://{lake.monitoring.bucket_name}/{REPORTS_PREFIX}/{name}",
+            key_arn=lake.key.key_arn,
+        )
         self.monitors = [DataQualityMonitor(self, "DataQuality", inputs=inputs)]
         if monitoring.ground_truth_s3_uri:
-            self.monitors.append(ModelQualityMonitor(
-                self, "ModelQuality", inputs=inputs, ground_truth_uri=monitoring.ground_truth_s3_uri,
-                label_attribute="predicted_label",
-            ))  # fmt: skip
+            self.monitors.append(
+                ModelQualityMonitor(
+                    self,
+                    "ModelQuality",
+                    inputs=inputs,
+                    ground_truth_uri=monitoring.ground_truth_s3_uri,
+                    label_attribute="predicted_label",
+                )
+            )
         for monitor in self.monitors:
             monitor.job_definition.node.add_dependency(role.node.find_child("DefaultPolicy"))
             monitor.schedule.node.add_dependency(self.endpoint.endpoint)

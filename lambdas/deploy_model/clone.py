@@ -22,9 +22,16 @@ MODEL_SETTINGS = ("ExecutionRoleArn", "VpcConfig", "EnableNetworkIsolation", "In
 CONTAINER_SETTINGS = ("ContainerHostname", "Mode", "Environment", "MultiModelConfig", "ContainerMetricsConfig")
 # Endpoint-config settings copied as they are (DescribeEndpointConfig and CreateEndpointConfig share them).
 CONFIG_SETTINGS = (
-    "DataCaptureConfig", "KmsKeyId", "AsyncInferenceConfig", "ExplainerConfig", "ShadowProductionVariants",
-    "ExecutionRoleArn", "VpcConfig", "EnableNetworkIsolation", "MetricsConfig",
-)  # fmt: skip
+    "DataCaptureConfig",
+    "KmsKeyId",
+    "AsyncInferenceConfig",
+    "ExplainerConfig",
+    "ShadowProductionVariants",
+    "ExecutionRoleArn",
+    "VpcConfig",
+    "EnableNetworkIsolation",
+    "MetricsConfig",
+)
 
 
 def _copy(source: dict[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:

@@ -108,10 +108,14 @@ def on_approval(change: ApprovalChange, settings: Settings, clients: Clients, ev
         return _while_busy(settings, clients, endpoint, arn, name, event_id)
     if status != "InService":
         # Failed or OutOfService: UpdateEndpoint cannot fix it, and retrying will not either.
-        publish(clients.sns, settings.topic_arn, f"Model not deployed: endpoint {settings.endpoint_name} is {status}",
-                f"Model package {arn} was approved, but endpoint {settings.endpoint_name} is {status} "
-                f"({endpoint.get('FailureReason', 'no failure reason')}). Repair the endpoint (redeploy the "
-                f"serving stack), then deploy the package with -c {CONTEXT_KEY}={arn}.")  # fmt: skip
+        publish(
+            clients.sns,
+            settings.topic_arn,
+            f"Model not deployed: endpoint {settings.endpoint_name} is {status}",
+            f"Model package {arn} was approved, but endpoint {settings.endpoint_name} is {status} "
+            f"({endpoint.get('FailureReason', 'no failure reason')}). Repair the endpoint (redeploy the "
+            f"serving stack), then deploy the package with -c {CONTEXT_KEY}={arn}.",
+        )
         return {"status": "endpoint-unusable", "endpoint_status": status}
     return _update(settings, clients, endpoint, arn, name, event_id)
 
@@ -128,9 +132,13 @@ def _refusal(package: dict[str, Any] | None, arn: str, group: str) -> str | None
 
 def _no_endpoint(settings: Settings, clients: Clients, arn: str) -> dict:
     # CloudFormation owns the endpoint's creation (its deployment config, alarms, autoscaling).
-    publish(clients.sns, settings.topic_arn, f"Approved model needs an endpoint: {settings.endpoint_name}",
-            f"Model package {arn} was approved, but endpoint {settings.endpoint_name} does not exist yet. "
-            f"Create it by deploying the serving stack with: cdk deploy -c {CONTEXT_KEY}={arn}")  # fmt: skip
+    publish(
+        clients.sns,
+        settings.topic_arn,
+        f"Approved model needs an endpoint: {settings.endpoint_name}",
+        f"Model package {arn} was approved, but endpoint {settings.endpoint_name} does not exist yet. "
+        f"Create it by deploying the serving stack with: cdk deploy -c {CONTEXT_KEY}={arn}",
+    )
     logger.warning("no endpoint to update", extra={"package_arn": arn, "endpoint": settings.endpoint_name})
     return {"status": "no-endpoint", "package_arn": arn}
 
@@ -143,8 +151,11 @@ def _while_busy(
     if rolling_out == name:
         if recorded is None or recorded.endpoint_config_name != name:
             # The first attempt died between UpdateEndpoint and recording it: record it now.
-            pending_store.write(clients.ssm, settings.pending_parameter, pending_store.PendingDeployment(
-                arn, name, endpoint["EndpointConfigName"], event_id))  # fmt: skip
+            pending_store.write(
+                clients.ssm,
+                settings.pending_parameter,
+                pending_store.PendingDeployment(arn, name, endpoint["EndpointConfigName"], event_id),
+            )
         logger.info("deployment already in progress", extra={"package_arn": arn, "endpoint_config": name})
         return {"status": "pending", "package_arn": arn, "endpoint_config": name}
     if recorded is not None and recorded.model_package_arn == arn:
@@ -170,8 +181,15 @@ def _update(settings: Settings, clients: Clients, endpoint: dict, arn: str, name
     config_request = clone.endpoint_config_request(config, name, name, _tags(sagemaker, config["EndpointConfigArn"]))
     _create_or_reuse(sagemaker.create_endpoint_config, config_request, "endpoint config", name)
     sagemaker.update_endpoint(EndpointName=settings.endpoint_name, EndpointConfigName=name, RetainDeploymentConfig=True)
-    pending_store.write(clients.ssm, settings.pending_parameter, pending_store.PendingDeployment(
-        arn, name, endpoint["EndpointConfigName"], event_id))  # fmt: skip
+    pending_store.write(
+        clients.ssm,
+        settings.pending_parameter,
+        pending_store.PendingDeployment(arn, name, endpoint["EndpointConfigName"], event_id),
+    )
     logger.info("endpoint update started", extra={"package_arn": arn, "endpoint_config": name})
-    return {"status": "deployed-started", "package_arn": arn, "endpoint_config": name,
-            "previous_endpoint_config": endpoint["EndpointConfigName"]}  # fmt: skip
+    return {
+        "status": "deployed-started",
+        "package_arn": arn,
+        "endpoint_config": name,
+        "previous_endpoint_config": endpoint["EndpointConfigName"],
+    }

@@ -32,9 +32,16 @@ APPROVED = "Approved"
 
 # DescribeEndpoint's statuses; events spell them IN_SERVICE, UPDATE_ROLLBACK_FAILED...
 ENDPOINT_STATUSES = (
-    "OutOfService", "Creating", "Updating", "SystemUpdating", "RollingBack",
-    "InService", "Deleting", "Failed", "UpdateRollbackFailed",
-)  # fmt: skip
+    "OutOfService",
+    "Creating",
+    "Updating",
+    "SystemUpdating",
+    "RollingBack",
+    "InService",
+    "Deleting",
+    "Failed",
+    "UpdateRollbackFailed",
+)
 _BY_EVENT_SPELLING = {re.sub(r"(?<!^)(?=[A-Z])", "_", status).upper(): status for status in ENDPOINT_STATUSES}
 
 

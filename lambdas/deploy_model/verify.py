@@ -56,18 +56,26 @@ def _verified(settings: Settings, clients: Clients, recorded: pending_store.Pend
     arn, config = recorded.model_package_arn, recorded.endpoint_config_name
     # Recorded first, cleared last: a crash in between leaves the pending record, so a redelivery re-verifies.
     clients.ssm.put_parameter(Name=settings.served_model_parameter, Value=arn, Type="String", Overwrite=True)
-    publish(clients.sns, settings.topic_arn, f"Model deployed to {settings.endpoint_name}",
-            f"Endpoint {settings.endpoint_name} serves model package {arn} (endpoint config {config}). "
-            f"Recorded in SSM parameter {settings.served_model_parameter}.")  # fmt: skip
+    publish(
+        clients.sns,
+        settings.topic_arn,
+        f"Model deployed to {settings.endpoint_name}",
+        f"Endpoint {settings.endpoint_name} serves model package {arn} (endpoint config {config}). "
+        f"Recorded in SSM parameter {settings.served_model_parameter}.",
+    )
     pending_store.clear(clients.ssm, settings.pending_parameter)
     logger.info("deployment verified", extra={"package_arn": arn, "endpoint_config": config})
     return {"status": "verified", "package_arn": arn, "endpoint_config": config}
 
 
 def _rolled_back(
-    settings: Settings, clients: Clients, recorded: pending_store.PendingDeployment,
-    status: str, actual: str | None, reason: str | None,
-) -> NoReturn:  # fmt: skip
+    settings: Settings,
+    clients: Clients,
+    recorded: pending_store.PendingDeployment,
+    status: str,
+    actual: str | None,
+    reason: str | None,
+) -> NoReturn:
     arn = recorded.model_package_arn
     summary = (
         f"Deployment of model package {arn} to endpoint {settings.endpoint_name} failed: the endpoint is "
@@ -78,6 +86,8 @@ def _rolled_back(
     publish(clients.sns, settings.topic_arn, f"Model deployment FAILED on {settings.endpoint_name}", summary)
     # Cleared before raising: Lambda's retries of this invocation then find nothing to report twice.
     pending_store.clear(clients.ssm, settings.pending_parameter)
-    logger.error("deployment rolled back", extra={"package_arn": arn, "endpoint_status": status,
-                                                  "endpoint_config": actual, "failure_reason": reason})  # fmt: skip
+    logger.error(
+        "deployment rolled back",
+        extra={"package_arn": arn, "endpoint_status": status, "endpoint_config": actual, "failure_reason": reason},
+    )
     raise DeploymentRolledBack(summary)

@@ -44,6 +44,4 @@ def start_execution(client, pipeline_name: str, input_parameter: str, event: Eve
 @logger.inject_lambda_context
 @event_source(data_class=EventBridgeEvent)
 def handler(event: EventBridgeEvent, context: LambdaContext) -> dict:
-    return start_execution(
-        sagemaker_client(), os.environ["PIPELINE_NAME"], os.environ["INPUT_DATA_PARAMETER"], event
-    )
+    return start_execution(sagemaker_client(), os.environ["PIPELINE_NAME"], os.environ["INPUT_DATA_PARAMETER"], event)

@@ -61,8 +61,13 @@ def records(capture_uri: str, hours: Iterable[str], counts: Counter) -> Iterator
                     record = parse_line(line, counts)
                     if record is not None:
                         yield {**record, "variant": variant, "hour": hour}
-        LOG.info("[capture] %s read: %d files, %d lines, %d records so far", hour, counts["files"], counts["lines"],
-                 counts["records"])  # fmt: skip
+        LOG.info(
+            "[capture] %s read: %d files, %d lines, %d records so far",
+            hour,
+            counts["files"],
+            counts["lines"],
+            counts["records"],
+        )
 
 
 def parse_line(line: str, counts: Counter) -> dict | None:

@@ -123,10 +123,10 @@ def classification_metrics(truth: list[str], predicted: list[str]) -> dict:
         raise ValueError("classification metrics need as many predictions as labels, at least one")
     classes = [c for c in LABELS if c in truth or c in predicted]
     classes += sorted((set(truth) | set(predicted)) - set(classes))
-    correct = sum(t == p for t, p in zip(truth, predicted))
+    correct = sum(t == p for t, p in zip(truth, predicted, strict=False))
     recall, f1, support = {}, {}, {}
     for c in classes:
-        tp = sum(t == c and p == c for t, p in zip(truth, predicted))
+        tp = sum(t == c and p == c for t, p in zip(truth, predicted, strict=False))
         actual, guessed = truth.count(c), predicted.count(c)
         precision_c = tp / guessed if guessed else 0.0
         recall_c = tp / actual if actual else 0.0

@@ -189,7 +189,7 @@ def _texts_and_rows(inference_record) -> tuple[list[str], list[dict]]:
     answers = response_answers(body_text(response, "endpointOutput"), _part(response, "observedContentType"))
     if len(answers) != len(texts):
         raise RecordError(f"{len(texts)} texts in the request but {len(answers)} answers in the response")
-    return texts, [features(text, answer) for text, answer in zip(texts, answers)]
+    return texts, [features(text, answer) for text, answer in zip(texts, answers, strict=False)]
 
 
 def record_features(inference_record) -> list[dict]:
@@ -232,7 +232,7 @@ def preprocess_handler(inference_record, logger=None):
     except RecordError as error:
         log.warning("skipped captured record %s: %s", _event_id(inference_record), error)
         return []
-    except Exception as error:  # noqa: BLE001 - one odd record must not fail the hourly monitoring job
+    except Exception as error:
         log.error("skipped captured record %s: unexpected %r", _event_id(inference_record), error)
         return []
     # A single row as a dict: the documented form of one record, whatever the container version.

@@ -36,7 +36,7 @@ def resolve_served(ssm, sagemaker, parameter: str) -> dict:
     try:
         arn = ssm.get_parameter(Name=parameter)["Parameter"]["Value"]
         package = sagemaker.describe_model_package(ModelPackageName=arn)
-    except Exception as error:  # noqa: BLE001 - any AWS error means: no reference to compare with
+    except Exception as error:
         raise ReferenceError(f"cannot resolve the served model package from {parameter}: {error}") from None
     reference = (package.get("CustomerMetadataProperties") or {}).get(METADATA_KEY)
     if not reference:
@@ -55,7 +55,7 @@ def load(uri: str) -> pd.DataFrame:
     path = reference_file(uri)
     try:
         frame = pd.read_csv(io.BytesIO(storage.read_bytes(path)), keep_default_na=False)
-    except Exception as error:  # noqa: BLE001 - missing, forbidden, not CSV: all mean no reference
+    except Exception as error:
         raise ReferenceError(f"reference {path} is missing or unreadable: {type(error).__name__}: {error}") from None
     missing = [c for c in COLUMNS if c not in frame.columns]
     if missing:
@@ -72,6 +72,6 @@ def evaluation_accuracy(uri: str | None) -> float | None:
     try:
         document = json.loads(storage.read_bytes(uri))
         return float(document["multiclass_classification_metrics"]["accuracy"]["value"])
-    except Exception as error:  # noqa: BLE001 - AccuracyDrop is then left out, the rest still runs
+    except Exception as error:
         LOG.warning("[reference] no accuracy from evaluation %s: %s", uri, error)
         return None

@@ -51,10 +51,13 @@ def build_model_tar(model_dir: Path, tar_path: Path) -> Path:
     paths = sorted(
         p for p in model_dir.rglob("*") if "__pycache__" not in p.parts and p.resolve() != tar_path.resolve()
     )
-    with open(tar_path, "wb") as raw, gzip.GzipFile(filename="", fileobj=raw, mode="wb", mtime=0) as gz:
-        with tarfile.open(fileobj=gz, mode="w", format=tarfile.PAX_FORMAT) as tar:
-            for path in paths:
-                tar.add(path, arcname=path.relative_to(model_dir).as_posix(), recursive=False, filter=_normalised)
+    with (
+        open(tar_path, "wb") as raw,
+        gzip.GzipFile(filename="", fileobj=raw, mode="wb", mtime=0) as gz,
+        tarfile.open(fileobj=gz, mode="w", format=tarfile.PAX_FORMAT) as tar,
+    ):
+        for path in paths:
+            tar.add(path, arcname=path.relative_to(model_dir).as_posix(), recursive=False, filter=_normalised)
     return tar_path
 
 

@@ -113,11 +113,25 @@ def test_serve_with_capture_dir_classifies_through_the_router_and_stops_everythi
 ):
     trained = trained_run(tmp_path_factory, tiny_roberta)
     registry = LocalRegistry(tmp_path / "registry")
-    package = {"ModelPackageGroupName": "g", "ModelApprovalStatus": "Approved",
-               "Local": {"ModelData": [str(trained / "model.tar.gz")]}}  # fmt: skip
+    package = {
+        "ModelPackageGroupName": "g",
+        "ModelApprovalStatus": "Approved",
+        "Local": {"ModelData": [str(trained / "model.tar.gz")]},
+    }
     registry.register(package, {}, "us-east-1", "000000000000")
-    code = main(["serve", "--root", str(tmp_path), "--capture-dir", str(tmp_path / "capture"),
-                 "--review", "Lovely dress", "--review", "Awful seams"])  # fmt: skip
+    code = main(
+        [
+            "serve",
+            "--root",
+            str(tmp_path),
+            "--capture-dir",
+            str(tmp_path / "capture"),
+            "--review",
+            "Lovely dress",
+            "--review",
+            "Awful seams",
+        ]
+    )
     out = capsys.readouterr().out
     assert code == 0, out
     assert "data capture on:" in out and "captured 1 invocation(s) (0 not sampled)" in out
@@ -141,12 +155,25 @@ def test_serve_with_capture_dir_until_sigterm_stops_the_router_and_the_model_ser
 
     trained = trained_run(tmp_path_factory, tiny_roberta)
     registry = LocalRegistry(tmp_path / "registry")
-    package = {"ModelPackageGroupName": "g", "ModelApprovalStatus": "Approved",
-               "Local": {"ModelData": [str(trained / "model.tar.gz")]}}  # fmt: skip
+    package = {
+        "ModelPackageGroupName": "g",
+        "ModelApprovalStatus": "Approved",
+        "Local": {"ModelData": [str(trained / "model.tar.gz")]},
+    }
     registry.register(package, {}, "us-east-1", "000000000000")
     port, log = free_port(), tmp_path / "serve.log"
-    command = [sys.executable, "-m", "local_runner", "serve", "--root", str(tmp_path),
-               "--capture-dir", str(tmp_path / "capture"), "--port", str(port)]  # fmt: skip
+    command = [
+        sys.executable,
+        "-m",
+        "local_runner",
+        "serve",
+        "--root",
+        str(tmp_path),
+        "--capture-dir",
+        str(tmp_path / "capture"),
+        "--port",
+        str(port),
+    ]
     with open(log, "w") as out:
         process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     try:

@@ -267,9 +267,11 @@ def _skip_definition(reader: dict) -> dict:
         "CheckType": "DATA_QUALITY",
         "SkipCheck": True,
         "RegisterNewBaseline": True,
-    }  # fmt: skip
-    parameters = [{"Name": "InputDataUri", "Type": "String", "DefaultValue": "s3://local-raw/in/"},
-                  {"Name": "Instances", "Type": "Integer", "DefaultValue": 1}]  # fmt: skip
+    }
+    parameters = [
+        {"Name": "InputDataUri", "Type": "String", "DefaultValue": "s3://local-raw/in/"},
+        {"Name": "Instances", "Type": "Integer", "DefaultValue": 1},
+    ]
     return {"Version": "2020-12-01", "Parameters": parameters, "Steps": [reader, check, produce]}
 
 
@@ -309,7 +311,7 @@ def test_a_quality_check_is_reported_as_not_run_and_register_registers_without_i
                 }
             },
         },
-    }  # fmt: skip
+    }
     code, summary, run_dir, stdout, _ = _run_definition(tmp_path, _skip_definition(register), capsys)
     assert code == 0, stdout
     steps = {s["name"]: s for s in summary["steps"]}
@@ -321,8 +323,9 @@ def test_a_quality_check_is_reported_as_not_run_and_register_registers_without_i
     assert "<== Check Succeeded" not in stdout
     package = summary["registered"][0]
     assert package["Local"]["NotRegisteredLocally"] == [
-        "ModelMetrics.ModelDataQuality.Statistics", "DriftCheckBaselines.ModelDataQuality.Constraints"
-    ]  # fmt: skip
+        "ModelMetrics.ModelDataQuality.Statistics",
+        "DriftCheckBaselines.ModelDataQuality.Constraints",
+    ]
     assert package["Metrics"] == {"score": 0.9}  # the documents that exist are still registered
     report = (run_dir / "report.md").read_text()
     assert f"**Check (QualityCheck) did not run:** {reason}." in report
@@ -332,9 +335,18 @@ def test_a_quality_check_is_reported_as_not_run_and_register_registers_without_i
 
 def test_a_job_that_reads_a_skipped_steps_properties_fails_naming_it(tmp_path, capsys):
     reader = _processing(
-        "UseBaseline", "true", inputs=[("stats", {"Get": "Steps.Check.CalculatedBaselineStatistics"},
-                                        "/opt/ml/processing/stats", "FullyReplicated")], outputs=[]
-    )  # fmt: skip
+        "UseBaseline",
+        "true",
+        inputs=[
+            (
+                "stats",
+                {"Get": "Steps.Check.CalculatedBaselineStatistics"},
+                "/opt/ml/processing/stats",
+                "FullyReplicated",
+            )
+        ],
+        outputs=[],
+    )
     code, summary, _, _, err = _run_definition(tmp_path, _skip_definition(reader), capsys)
     assert code == 1
     assert (

@@ -67,9 +67,13 @@ def _monitor(root: Path, capture: Path, *extra: str) -> tuple[int, dict, Path]:
 def real_run(traffic, tmp_path_factory):
     root = tmp_path_factory.mktemp("real")
     code, summary, run_dir = _monitor(
-        root, traffic / "capture-real", "--reference", str(traffic / "reference"),
-        "--ground-truth", str(traffic / "ground-truth"),
-    )  # fmt: skip
+        root,
+        traffic / "capture-real",
+        "--reference",
+        str(traffic / "reference"),
+        "--ground-truth",
+        str(traffic / "ground-truth"),
+    )
     return code, summary, run_dir
 
 
@@ -98,8 +102,12 @@ def shifted_run(traffic, tmp_path_factory):
     target = LocalS3(run_folder / "s3").path(REFERENCE_URI)
     shutil.copytree(traffic / "reference", target)
     registry = LocalRegistry(root / "registry")
-    package = {"ModelPackageGroupName": "g", "ModelApprovalStatus": "Approved", "Local": {"RunFolder": str(run_folder)},
-               "CustomerMetadataProperties": {"MonitoringReferenceUri": REFERENCE_URI}}  # fmt: skip
+    package = {
+        "ModelPackageGroupName": "g",
+        "ModelApprovalStatus": "Approved",
+        "Local": {"RunFolder": str(run_folder)},
+        "CustomerMetadataProperties": {"MonitoringReferenceUri": REFERENCE_URI},
+    }
     registry.register(package, {}, "us-east-1", "000000000000")
     return _monitor(root, traffic / "capture-shifted")
 
@@ -109,8 +117,9 @@ def test_shifted_traffic_drifts_in_length_and_tokens_against_the_approved_versio
 ):
     code, summary, run_dir = shifted_run
     assert code == 0
-    assert summary["monitoring"]["reference"] == str(LocalS3(run_dir.parents[1] / "training-run" / "s3").path(
-        REFERENCE_URI))  # fmt: skip
+    assert summary["monitoring"]["reference"] == str(
+        LocalS3(run_dir.parents[1] / "training-run" / "s3").path(REFERENCE_URI)
+    )
     assert summary["monitoring"]["reference_source"].startswith("g version 1 (Approved)")
     shifted = json.loads((run_dir / REPORTS / "report.json").read_text())["drift"]
     real = json.loads((real_run[2] / REPORTS / "report.json").read_text())["drift"]
@@ -131,8 +140,19 @@ def test_the_summary_prints_the_report_and_the_drifted_features(traffic, tmp_pat
 
 
 def test_a_window_without_traffic_is_an_empty_report_not_a_failure(traffic, tmp_path):
-    code = main(["monitor", "--root", str(tmp_path), "--capture-dir", str(traffic / "capture-real"),
-                 "--reference", str(traffic / "reference"), "--window-end", "2026-12-02T10:30:00Z"])  # fmt: skip
+    code = main(
+        [
+            "monitor",
+            "--root",
+            str(tmp_path),
+            "--capture-dir",
+            str(traffic / "capture-real"),
+            "--reference",
+            str(traffic / "reference"),
+            "--window-end",
+            "2026-12-02T10:30:00Z",
+        ]
+    )
     assert code == 0
     (run_dir,) = (tmp_path / "runs").iterdir()
     report = json.loads((run_dir / f"s3/local-monitoring/reports/{ENDPOINT}/2026/12/02/10/report.json").read_text())
@@ -142,7 +162,7 @@ def test_a_window_without_traffic_is_an_empty_report_not_a_failure(traffic, tmp_
 def test_a_failed_job_exits_1_with_its_exit_message(traffic, tmp_path, capsys):
     hour = tmp_path / "capture" / ENDPOINT / "AllTraffic" / "2026/12/02/10"
     hour.mkdir(parents=True)
-    (hour / "broken.jsonl").write_text("not json\n{\"captureData\": {}}\n")
+    (hour / "broken.jsonl").write_text('not json\n{"captureData": {}}\n')
     code, summary, _ = _monitor(tmp_path, tmp_path / "capture", "--reference", str(traffic / "reference"))
     err = capsys.readouterr().err
     assert code == 1 and summary["status"] == "Failed"

@@ -18,9 +18,14 @@ def test_approved_packages_of_this_group_and_endpoint_changes_reach_the_deployer
     rules = _lambda_rules(templates["dev", "serving"])
     approved = rules[MODEL_PACKAGE_STATE_CHANGE]["EventPattern"]
     assert approved["source"] == ["aws.sagemaker"]
-    assert approved["detail"] == {"ModelPackageGroupName": ["roberta-sentiment-dev-sentiment"], "ModelApprovalStatus": ["Approved"]}
+    assert approved["detail"] == {
+        "ModelPackageGroupName": ["roberta-sentiment-dev-sentiment"],
+        "ModelApprovalStatus": ["Approved"],
+    }
     # Endpoint events spell statuses IN_SERVICE, not InService: filter on the name only.
-    assert rules[ENDPOINT_STATE_CHANGE]["EventPattern"]["detail"] == {"EndpointName": ["roberta-sentiment-dev-sentiment"]}
+    assert rules[ENDPOINT_STATE_CHANGE]["EventPattern"]["detail"] == {
+        "EndpointName": ["roberta-sentiment-dev-sentiment"]
+    }
     for rule in rules.values():
         (target,) = rule["Targets"]
         assert target["RetryPolicy"] == {"MaximumRetryAttempts": 4} and "DeadLetterConfig" in target
@@ -28,7 +33,9 @@ def test_approved_packages_of_this_group_and_endpoint_changes_reach_the_deployer
 
 @pytest.mark.parametrize("env", ["staging", "prod"])
 def test_promoted_environments_deploy_only_through_the_delivery_pipeline(templates, env):
-    assert not templates[env, "serving"].find_resources("AWS::Lambda::Function", {"Properties": {"Handler": "handler.handler"}})
+    assert not templates[env, "serving"].find_resources(
+        "AWS::Lambda::Function", {"Properties": {"Handler": "handler.handler"}}
+    )
 
 
 def test_deployer_function_settings(templates):
@@ -36,15 +43,17 @@ def test_deployer_function_settings(templates):
         "AWS::Lambda::Function",
         {
             "Runtime": "python3.14",
-            "Environment": {"Variables": {
-                "MODEL_PACKAGE_GROUP_NAME": "roberta-sentiment-dev-sentiment",
-                "ENDPOINT_NAME": "roberta-sentiment-dev-sentiment",
-                "SERVED_MODEL_PARAMETER": "/roberta-sentiment/dev/serving/model-package-arn",
-                "TOPIC_ARN": Match.any_value(),
-            }},
+            "Environment": {
+                "Variables": {
+                    "MODEL_PACKAGE_GROUP_NAME": "roberta-sentiment-dev-sentiment",
+                    "ENDPOINT_NAME": "roberta-sentiment-dev-sentiment",
+                    "SERVED_MODEL_PARAMETER": "/roberta-sentiment/dev/serving/model-package-arn",
+                    "TOPIC_ARN": Match.any_value(),
+                }
+            },
             "DeadLetterConfig": Match.any_value(),
         },
-    )  # fmt: skip
+    )
 
 
 def test_deployer_role_touches_only_this_endpoint_and_its_clones(templates):
@@ -59,9 +68,18 @@ def test_deployer_role_touches_only_this_endpoint_and_its_clones(templates):
         resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
         for action in actions:
             by_action.setdefault(action, []).extend(str(r) for r in resources)
-    assert all(":endpoint/roberta-sentiment-dev-sentiment" in r or "-sentiment-v*" in r for r in by_action["sagemaker:UpdateEndpoint"])
+    assert all(
+        ":endpoint/roberta-sentiment-dev-sentiment" in r or "-sentiment-v*" in r
+        for r in by_action["sagemaker:UpdateEndpoint"]
+    )
     assert all(r.endswith("roberta-sentiment-dev-sentiment-v*']]}") for r in by_action["sagemaker:CreateModel"])
-    assert all("model-package/roberta-sentiment-dev-sentiment/*" in r for r in by_action["sagemaker:DescribeModelPackage"])
-    assert "sagemaker:DeleteEndpoint" not in by_action and not any(a.endswith("*") for a in by_action if a.startswith("sagemaker"))
-    assert by_action["ssm:PutParameter"] and all("parameter/roberta-sentiment/dev/serving/model-package-arn" in r for r in by_action["ssm:PutParameter"])
+    assert all(
+        "model-package/roberta-sentiment-dev-sentiment/*" in r for r in by_action["sagemaker:DescribeModelPackage"]
+    )
+    assert "sagemaker:DeleteEndpoint" not in by_action and not any(
+        a.endswith("*") for a in by_action if a.startswith("sagemaker")
+    )
+    assert by_action["ssm:PutParameter"] and all(
+        "parameter/roberta-sentiment/dev/serving/model-package-arn" in r for r in by_action["ssm:PutParameter"]
+    )
     assert all("ModelRole" in r for r in by_action["iam:PassRole"])

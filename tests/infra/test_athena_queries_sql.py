@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import csv
 import gzip
-import io
 from pathlib import Path
 from statistics import mean
 
@@ -75,7 +74,7 @@ def test_reviews_per_category_cover_every_row_and_shares_sum_to_100_per_category
     result = _run(con, sql)
     assert sum(reviews for _, _, reviews, _ in result) == len(rows) == 23486
     by_category: dict = {}
-    for category, _, reviews, share in result:
+    for category, _, _reviews, share in result:
         by_category.setdefault(category, []).append(share)
     assert all(sum(shares) == pytest.approx(100, abs=0.05) for shares in by_category.values())
     assert {"Tops", "Dresses", "Bottoms", "Intimate", "Jackets", "Trend", None} == set(by_category)
@@ -100,7 +99,14 @@ def test_amazon_tsv_queries_label_by_star_rating_and_skip_invalid_ratings():
     con.execute(
         f"CREATE TABLE {DATABASE}.{AMAZON_REVIEWS_TSV.table_name} (star_rating INTEGER, review_body VARCHAR, product_category VARCHAR)"
     )
-    rows = [(1, "bad", "Books"), (3, "ok", "Books"), (5, "great read", "Books"), (4, "fine", "Toys"), (None, "x", "Toys"), (9, "y", "Toys")]  # fmt: skip
+    rows = [
+        (1, "bad", "Books"),
+        (3, "ok", "Books"),
+        (5, "great read", "Books"),
+        (4, "fine", "Toys"),
+        (None, "x", "Toys"),
+        (9, "y", "Toys"),
+    ]
     con.executemany(f"INSERT INTO {DATABASE}.{AMAZON_REVIEWS_TSV.table_name} VALUES (?, ?, ?)", rows)
     queries = raw_queries(AMAZON_REVIEWS_TSV, DATABASE)
     per_sentiment = _run(con, queries["amazon_reviews_tsv-reviews-per-sentiment"][1])
@@ -119,10 +125,12 @@ def test_latest_features_query_keeps_the_newest_live_record_per_review():
     )
     t = "2026-11-01 00:00:00"
     rows = [
-        ("a", 1.0, 0, t, t, False), ("a", 2.0, 2, t, t, False),  # newer event wins
-        ("b", 5.0, 1, t, t, False), ("b", 9.0, 0, t, t, True),  # deleted versions are ignored
+        ("a", 1.0, 0, t, t, False),
+        ("a", 2.0, 2, t, t, False),  # newer event wins
+        ("b", 5.0, 1, t, t, False),
+        ("b", 9.0, 0, t, t, True),  # deleted versions are ignored
         ("c", 3.0, 1, t, t, False),
-    ]  # fmt: skip
+    ]
     con.executemany(f"INSERT INTO {DATABASE}.reviews VALUES (?, ?, ?, ?, ?, ?)", rows)
     result = _run(con, latest_features_query(DATABASE, "reviews"))
     assert sorted((r[0], r[2]) for r in result) == [("a", 2), ("b", 1), ("c", 1)]

@@ -209,8 +209,13 @@ def test_transform_splits_and_assembles_lines_under_the_lake_key(built):
 def test_parameters_default_to_the_environments_config(built, env):
     params = {p["Name"]: p for p in _definition(built[env])["Parameters"]}
     assert list(params) == [
-        "ModelPackageArn", "InputDataUri", "OutputDataUri", "InstanceType", "InstanceCount", "ContentType"
-    ]  # fmt: skip
+        "ModelPackageArn",
+        "InputDataUri",
+        "OutputDataUri",
+        "InstanceType",
+        "InstanceCount",
+        "ContentType",
+    ]
     assert "DefaultValue" not in params["ModelPackageArn"]  # required: every run names its model
     assert params["InputDataUri"]["DefaultValue"] == f"s3://{env}-raw/batch-scoring/"
     assert params["OutputDataUri"]["DefaultValue"] == f"s3://{env}-features/roberta-sentiment-{env}-batch-scoring"
@@ -259,9 +264,14 @@ def _batch_config(cdk_context, instance_type: str):
 def _literal_definition(config, types=None) -> dict:
     extra = {"transform_instance_types": types} if types else {}
     pipeline = build_batch_pipeline(
-        config, role_arn="arn:aws:iam::111111111111:role/batch", kms_key_arn="arn:aws:kms:us-east-1:111111111111:key/k",
-        default_input_uri="s3://raw/in/", default_output_uri="s3://features/out", work_bucket="features", **extra,
-    )  # fmt: skip
+        config,
+        role_arn="arn:aws:iam::111111111111:role/batch",
+        kms_key_arn="arn:aws:kms:us-east-1:111111111111:key/k",
+        default_input_uri="s3://raw/in/",
+        default_output_uri="s3://features/out",
+        work_bucket="features",
+        **extra,
+    )
     return json.loads(pipeline.definition())
 
 
@@ -300,10 +310,15 @@ def test_role_is_trusted_by_sagemaker_only_and_has_no_managed_policy(built):
     template = built["dev"].template
     template.has_resource_properties(
         "AWS::IAM::Role",
-        {"AssumeRolePolicyDocument": {"Statement": [
-            {"Action": "sts:AssumeRole", "Effect": "Allow", "Principal": {"Service": "sagemaker.amazonaws.com"}}
-        ]}, "ManagedPolicyArns": Match.absent()},
-    )  # fmt: skip
+        {
+            "AssumeRolePolicyDocument": {
+                "Statement": [
+                    {"Action": "sts:AssumeRole", "Effect": "Allow", "Principal": {"Service": "sagemaker.amazonaws.com"}}
+                ]
+            },
+            "ManagedPolicyArns": Match.absent(),
+        },
+    )
     assert "FullAccess" not in json.dumps(template.to_json())
 
 
@@ -370,8 +385,10 @@ def test_nag_and_cfn_lint_are_clean(built):
     # Run from the repo root so .cfnlintrc.yaml (the one list of ignored rules) applies.
     result = subprocess.run(
         [str(CFN_LINT), "--format", "parseable", *(str(i.outdir / "Batch.template.json") for i in built.values())],
-        cwd=ROOT, capture_output=True, text=True,
-    )  # fmt: skip
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 

@@ -34,10 +34,22 @@ def test_amazon_tsv_table_reads_tabs_without_quoting_and_skips_the_header(templa
         "Parameters": {"field.delim": "\t", "serialization.format": "\t"},
     }
     assert [c["Name"] for c in descriptor["Columns"]] == [
-        "marketplace", "customer_id", "review_id", "product_id", "product_parent", "product_title",
-        "product_category", "star_rating", "helpful_votes", "total_votes", "vine", "verified_purchase",
-        "review_headline", "review_body", "review_date",
-    ]  # fmt: skip
+        "marketplace",
+        "customer_id",
+        "review_id",
+        "product_id",
+        "product_parent",
+        "product_title",
+        "product_category",
+        "star_rating",
+        "helpful_votes",
+        "total_votes",
+        "vine",
+        "verified_purchase",
+        "review_headline",
+        "review_body",
+        "review_date",
+    ]
     types = {c["Name"]: c["Type"] for c in descriptor["Columns"]}
     assert types["star_rating"] == "int" and types["review_date"] == "date"
     assert props["TableInput"]["Parameters"]["skip.header.line.count"] == "1"
@@ -52,9 +64,18 @@ def test_clothing_csv_table_uses_opencsv_quoting_and_the_files_column_order(temp
     assert descriptor["SerdeInfo"]["Parameters"] == {"separatorChar": ",", "quoteChar": '"', "escapeChar": "\\"}
     # ../shared/data/README.md: unnamed row index, Clothing ID, Age, Title, Review Text, Rating, ...
     assert [c["Name"] for c in descriptor["Columns"]] == [
-        "row_index", "clothing_id", "age", "title", "review_text", "rating", "recommended_ind",
-        "positive_feedback_count", "division_name", "department_name", "class_name",
-    ]  # fmt: skip
+        "row_index",
+        "clothing_id",
+        "age",
+        "title",
+        "review_text",
+        "rating",
+        "recommended_ind",
+        "positive_feedback_count",
+        "division_name",
+        "department_name",
+        "class_name",
+    ]
     assert props["TableInput"]["Parameters"]["skip.header.line.count"] == "1"
 
 
@@ -100,11 +121,15 @@ def test_crawler_logs_and_bookmarks_are_kms_encrypted_and_the_key_allows_logs(te
         {
             "KeyPolicy": {
                 "Statement": Match.array_with(
-                    [Match.object_like({"Principal": {"Service": "logs.us-east-1.amazonaws.com"}, "Condition": Match.any_value()})]
+                    [
+                        Match.object_like(
+                            {"Principal": {"Service": "logs.us-east-1.amazonaws.com"}, "Condition": Match.any_value()}
+                        )
+                    ]
                 )
             }
         },
-    )  # fmt: skip
+    )
 
 
 def test_workgroup_enforces_encrypted_results_and_a_scan_cutoff(templates):
@@ -127,7 +152,9 @@ def test_workgroup_enforces_encrypted_results_and_a_scan_cutoff(templates):
 
 def test_named_queries_answer_the_course_questions_per_format_and_read_the_offline_store(templates):
     analytics = templates["dev", "analytics"]
-    queries = {q["Properties"]["Name"]: q["Properties"] for q in analytics.find_resources("AWS::Athena::NamedQuery").values()}
+    queries = {
+        q["Properties"]["Name"]: q["Properties"] for q in analytics.find_resources("AWS::Athena::NamedQuery").values()
+    }
     expected = {
         f"{f.table_name}-{question}"
         for f in RAW_FORMATS

@@ -42,21 +42,65 @@ def test_real_cdk_json_parses_into_three_frozen_environments(mlops):
         (("dev", "feature_store", "online_store_enabled"), "yes", "online_store_enabled: expected true or false"),
         (("dev", "catalog", "crawler_schedule"), "rate(1 day)", "crawler_schedule: expected cron("),
         (("dev", "pipeline", "retrain_schedule"), "daily", "retrain_schedule: expected cron("),
-        (("dev", "catalog", "athena_bytes_scanned_cutoff"), 1024, "athena_bytes_scanned_cutoff: expected an integer >="),
+        (
+            ("dev", "catalog", "athena_bytes_scanned_cutoff"),
+            1024,
+            "athena_bytes_scanned_cutoff: expected an integer >=",
+        ),
         (("dev", "data_lake"), [], "mlops.environments.dev.data_lake: expected an object, got list"),
-        (("prod", "serving", "rollout", "strategy"), "big-bang", "prod.serving.rollout.strategy: expected one of canary, linear"),
-        (("prod", "serving", "rollout", "step_percent"), 80, "prod.serving.rollout.step_percent: expected an integer from 1 to 50"),
-        (("staging", "serving", "data_capture_percentage"), 101, "staging.serving.data_capture_percentage: expected an integer"),
-        (("dev", "serving", "model_package_arn"), "latest", "dev.serving.model_package_arn: expected a model package ARN"),
-        (("dev", "serving", "autoscaling", "min_instances"), 3, "dev.serving.autoscaling.min_instances: above max_instances (1)"),
+        (
+            ("prod", "serving", "rollout", "strategy"),
+            "big-bang",
+            "prod.serving.rollout.strategy: expected one of canary, linear",
+        ),
+        (
+            ("prod", "serving", "rollout", "step_percent"),
+            80,
+            "prod.serving.rollout.step_percent: expected an integer from 1 to 50",
+        ),
+        (
+            ("staging", "serving", "data_capture_percentage"),
+            101,
+            "staging.serving.data_capture_percentage: expected an integer",
+        ),
+        (
+            ("dev", "serving", "model_package_arn"),
+            "latest",
+            "dev.serving.model_package_arn: expected a model package ARN",
+        ),
+        (
+            ("dev", "serving", "autoscaling", "min_instances"),
+            3,
+            "dev.serving.autoscaling.min_instances: above max_instances (1)",
+        ),
         (("prod", "monitoring", "schedule"), "rate(1 hour)", "prod.monitoring.schedule: expected cron("),
-        (("prod", "monitoring", "ground_truth_s3_uri"), "labels/", "prod.monitoring.ground_truth_s3_uri: expected an s3:// URI"),
-        (("prod", "monitoring", "engine"), "clarify", "prod.monitoring.engine: expected one of evidently, model_monitor"),
+        (
+            ("prod", "monitoring", "ground_truth_s3_uri"),
+            "labels/",
+            "prod.monitoring.ground_truth_s3_uri: expected an s3:// URI",
+        ),
+        (
+            ("prod", "monitoring", "engine"),
+            "clarify",
+            "prod.monitoring.engine: expected one of evidently, model_monitor",
+        ),
         (("dev", "monitoring", "window_hours"), 0, "dev.monitoring.window_hours: expected an integer from 1 to 168"),
-        (("dev", "monitoring", "accuracy_alarm_margin"), 2, "dev.monitoring.accuracy_alarm_margin: expected a number from 0 to 1"),
-        (("dev", "pipeline", "max_facet_accuracy_gap"), -0.1, "dev.pipeline.max_facet_accuracy_gap: expected a number from 0 to 1"),
+        (
+            ("dev", "monitoring", "accuracy_alarm_margin"),
+            2,
+            "dev.monitoring.accuracy_alarm_margin: expected a number from 0 to 1",
+        ),
+        (
+            ("dev", "pipeline", "max_facet_accuracy_gap"),
+            -0.1,
+            "dev.pipeline.max_facet_accuracy_gap: expected a number from 0 to 1",
+        ),
         (("staging", "batch_scoring", "enabled"), "no", "staging.batch_scoring.enabled: expected true or false"),
-        (("prod", "serving", "instance_type"), "ml.p3.2xlarge", "prod.serving.instance_type: expected one the registered model packages allow"),
+        (
+            ("prod", "serving", "instance_type"),
+            "ml.p3.2xlarge",
+            "prod.serving.instance_type: expected one the registered model packages allow",
+        ),
     ],
 )
 def test_invalid_value_fails_naming_environment_and_key(mlops, path, value, message):
@@ -95,7 +139,11 @@ def test_absent_context_fails_clearly():
 
 def test_serving_defaults_gpu_outside_dev_and_no_package_until_one_is_given(mlops):
     configs = load_config(mlops)
-    assert [configs[env].serving.instance_type for env in ENVIRONMENT_NAMES] == ["ml.m5.xlarge", "ml.g5.xlarge", "ml.g5.xlarge"]
+    assert [configs[env].serving.instance_type for env in ENVIRONMENT_NAMES] == [
+        "ml.m5.xlarge",
+        "ml.g5.xlarge",
+        "ml.g5.xlarge",
+    ]
     assert all(configs[env].serving.model_package_arn is None for env in ENVIRONMENT_NAMES)
     assert [configs[env].serving.deploy_on_approval for env in ENVIRONMENT_NAMES] == [True, False, False]
 
@@ -104,8 +152,12 @@ def test_model_package_override_is_validated_and_applied(mlops):
     arn = "arn:aws:sagemaker:us-east-1:111111111111:model-package/roberta-sentiment-dev-sentiment/12"
     configs = load_config(mlops, model_package_arns={"prod": arn})
     assert configs["prod"].serving.model_package_arn == arn and configs["staging"].serving.model_package_arn is None
-    with pytest.raises(ConfigError, match=r"prod\.serving\.model_package_arn \(context override\): expected a model package ARN"):
-        load_config(mlops, model_package_arns={"prod": "arn:aws:sagemaker:us-east-1:111111111111:model-package-group/x"})
+    with pytest.raises(
+        ConfigError, match=r"prod\.serving\.model_package_arn \(context override\): expected a model package ARN"
+    ):
+        load_config(
+            mlops, model_package_arns={"prod": "arn:aws:sagemaker:us-east-1:111111111111:model-package-group/x"}
+        )
     with pytest.raises(ConfigError, match="unknown environment\\(s\\) qa"):
         load_config(mlops, model_package_arns={"qa": arn})
 

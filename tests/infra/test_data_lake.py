@@ -30,7 +30,11 @@ def test_every_bucket_is_encrypted_versioned_private(templates, env):
             "IgnorePublicAcls": True,
             "RestrictPublicBuckets": True,
         }
-        algorithms.append(props["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]["ServerSideEncryptionByDefault"]["SSEAlgorithm"])  # fmt: skip
+        algorithms.append(
+            props["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]["ServerSideEncryptionByDefault"][
+                "SSEAlgorithm"
+            ]
+        )
     # S3 server access logs cannot be delivered to an SSE-KMS bucket: that one is SSE-S3.
     assert sorted(algorithms) == ["AES256"] + ["aws:kms"] * KMS_BUCKETS
 

@@ -5,14 +5,15 @@ from __future__ import annotations
 import copy
 import json
 import re
+from pathlib import Path
 
 import aws_cdk as cdk
 import pytest
 from aws_cdk.assertions import Template
 
 from infra.app_builder import build_app
-from infra.delivery.cfn_sub import join_to_sub
 from infra.config import ConfigError, load_delivery_config
+from infra.delivery.cfn_sub import join_to_sub
 from infra.stacks.delivery_stack import CDK_CLI_VERSION, DELIVERY_STACK_ID
 from tests.conftest import SERVED_PACKAGE
 
@@ -108,39 +109,59 @@ def test_artifacts_are_encrypted_with_a_rotating_customer_managed_key(delivery):
 def test_pipeline_mutates_itself_with_the_pinned_cdk_cli(delivery):
     spec = _buildspec(delivery, "SelfMutation")
     assert any(f"aws-cdk@{CDK_CLI_VERSION}" in c for c in spec["phases"]["install"]["commands"])
-    assert CDK_CLI_VERSION == json.loads(open("package.json").read())["devDependencies"]["aws-cdk"]
+    assert json.loads(Path("package.json").read_text())["devDependencies"]["aws-cdk"] == CDK_CLI_VERSION
 
 
 @pytest.mark.parametrize(("env", "account"), [("staging", "222222222222"), ("prod", "333333333333")])
 def test_checks_role_trusts_only_the_delivery_account_and_only_reads(templates, env, account):
     template = templates[env, "serving"]
-    roles = template.find_resources("AWS::IAM::Role", {"Properties": {"RoleName": f"roberta-sentiment-{env}-delivery-checks"}})
+    roles = template.find_resources(
+        "AWS::IAM::Role", {"Properties": {"RoleName": f"roberta-sentiment-{env}-delivery-checks"}}
+    )
     ((role_id, role),) = roles.items()
     (trust,) = role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
     assert ":iam::111111111111:root" in json.dumps(trust["Principal"])
-    policies = [p["Properties"]["PolicyDocument"]["Statement"] for p in template.find_resources("AWS::IAM::Policy").values()
-                if {"Ref": role_id} in p["Properties"]["Roles"]]  # fmt: skip
-    actions = {a for statements in policies for s in statements for a in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])}
+    policies = [
+        p["Properties"]["PolicyDocument"]["Statement"]
+        for p in template.find_resources("AWS::IAM::Policy").values()
+        if {"Ref": role_id} in p["Properties"]["Roles"]
+    ]
+    actions = {
+        a
+        for statements in policies
+        for s in statements
+        for a in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])
+    }
     writes = {a for a in actions if not re.match(r"^[a-z]+:(Describe|Get|List|InvokeEndpoint)", a)}
     assert actions and writes == set()
 
 
 def test_codecommit_source_is_supported(cdk_context, tmp_path):
     context = copy.deepcopy(cdk_context)
-    context["mlops"]["delivery"]["source"] = {"kind": "codecommit", "repository": "roberta-sentiment-mlops", "branch": "release"}
+    context["mlops"]["delivery"]["source"] = {
+        "kind": "codecommit",
+        "repository": "roberta-sentiment-mlops",
+        "branch": "release",
+    }
     app = cdk.App(context=context, outdir=str(tmp_path))
     build_app(app)
     template = Template.from_stack(app.node.find_child(DELIVERY_STACK_ID))
     (source,) = _actions(_pipeline(template), "Source")
     assert source["ActionTypeId"]["Provider"] == "CodeCommit"
-    assert source["Configuration"]["RepositoryName"] == "roberta-sentiment-mlops" and source["Configuration"]["BranchName"] == "release"
+    assert (
+        source["Configuration"]["RepositoryName"] == "roberta-sentiment-mlops"
+        and source["Configuration"]["BranchName"] == "release"
+    )
 
 
 @pytest.mark.parametrize(
     ("change", "message"),
     [
         ({"kind": "github"}, "delivery.source.kind: expected one of codeconnections, codecommit"),
-        ({"connection_arn": "arn:aws:iam::111111111111:role/x"}, "delivery.source.connection_arn: expected a CodeConnections"),
+        (
+            {"connection_arn": "arn:aws:iam::111111111111:role/x"},
+            "delivery.source.connection_arn: expected a CodeConnections",
+        ),
         ({"repository": "just-a-name"}, "delivery.source.repository: expected owner/name for a connection"),
     ],
 )
@@ -152,7 +173,9 @@ def test_bad_delivery_source_fails_naming_the_key(cdk_context, change, message):
 
 
 def test_join_to_sub_keeps_meaning():
-    joined = {"Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, ":iam::1:role/${x}-", {"Fn::GetAtt": ["Role", "Arn"]}]]}
+    joined = {
+        "Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, ":iam::1:role/${x}-", {"Fn::GetAtt": ["Role", "Arn"]}]]
+    }
     assert join_to_sub(joined) == {"Fn::Sub": "arn:${AWS::Partition}:iam::1:role/${!x}-${Role.Arn}"}
     nested = {"Fn::Join": ["", ["a", {"Fn::Select": [0, ["b"]]}]]}
     assert join_to_sub(nested) is nested and join_to_sub("plain") == "plain"

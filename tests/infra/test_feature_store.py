@@ -43,7 +43,7 @@ def test_offline_store_is_kms_encrypted_in_the_features_bucket_with_a_named_glue
                 "TableFormat": "Glue",
             }
         },
-    )  # fmt: skip
+    )
 
 
 @pytest.mark.parametrize(("env", "online"), [("dev", False), ("staging", True), ("prod", True)])
@@ -58,9 +58,14 @@ def test_offline_store_role_is_scoped_to_its_prefix_key_and_table(templates):
     statements = Capture()
     templates["dev", "data"].has_resource_properties(
         "AWS::IAM::Policy",
-        {"PolicyName": Match.string_like_regexp("ReviewFeaturesOfflineStoreRole"), "PolicyDocument": {"Statement": statements}},
-    )  # fmt: skip
-    by_action = {tuple(s["Action"]) if isinstance(s["Action"], list) else (s["Action"],): s for s in statements.as_array()}
+        {
+            "PolicyName": Match.string_like_regexp("ReviewFeaturesOfflineStoreRole"),
+            "PolicyDocument": {"Statement": statements},
+        },
+    )
+    by_action = {
+        tuple(s["Action"]) if isinstance(s["Action"], list) else (s["Action"],): s for s in statements.as_array()
+    }
     objects = by_action["s3:PutObject", "s3:GetObject"]["Resource"]
     assert objects["Fn::Join"][1][-1] == "/feature-store/*"
     glue = by_action["glue:GetDatabase", "glue:GetTable", "glue:CreateTable", "glue:UpdateTable"]["Resource"]

@@ -17,7 +17,10 @@ def test_group_policy_lets_the_later_environments_read_packages(templates, env, 
     for statement in statements.values():
         principals = statement["Principal"]["AWS"]
         assert [p["Fn::Join"][1][-1] for p in principals] == [f":iam::{account}:root" for account in readers]
-    assert statements["PromotionAccountsReadPackages"]["Action"] == ["sagemaker:DescribeModelPackage", "sagemaker:ListModelPackages"]
+    assert statements["PromotionAccountsReadPackages"]["Action"] == [
+        "sagemaker:DescribeModelPackage",
+        "sagemaker:ListModelPackages",
+    ]
     assert all("Update" not in a and "Approve" not in a for s in statements.values() for a in s["Action"])
 
 

@@ -29,12 +29,18 @@ def model_monitor_definition(cdk_context) -> dict:
     config = load_config(context["mlops"], path="context.mlops")["dev"]
     images = image_uris_for(config.region)
     pipeline = build_pipeline(
-        config, name=config.pipeline_name, role_arn="arn:aws:iam::111111111111:role/pipeline",
-        code_uri="s3://assets/code.tar.gz", default_input_uri="s3://raw/reviews/", work_bucket="features",
-        models_uri="s3://models", kms_key_arn="arn:aws:kms:us-east-1:111111111111:key/k",
+        config,
+        name=config.pipeline_name,
+        role_arn="arn:aws:iam::111111111111:role/pipeline",
+        code_uri="s3://assets/code.tar.gz",
+        default_input_uri="s3://raw/reviews/",
+        work_bucket="features",
+        models_uri="s3://models",
+        kms_key_arn="arn:aws:kms:us-east-1:111111111111:key/k",
         images={"training": images.training, "processing": images.processing, "inference": images.inference},
-        feature_group_name="reviews", model_package_group=config.model_package_group_name,
-    )  # fmt: skip
+        feature_group_name="reviews",
+        model_package_group=config.model_package_group_name,
+    )
     return json.loads(pipeline.definition())
 
 
@@ -83,7 +89,10 @@ def test_opt_in_model_monitor_engine_adds_the_data_quality_baseline(model_monito
 
 def test_steps_are_wired_by_property_references(definitions):
     steps = _steps(definitions["dev"])
-    channels = {c["ChannelName"]: _get(c["DataSource"]["S3DataSource"]["S3Uri"]) for c in steps["Train"]["Arguments"]["InputDataConfig"]}
+    channels = {
+        c["ChannelName"]: _get(c["DataSource"]["S3DataSource"]["S3Uri"])
+        for c in steps["Train"]["Arguments"]["InputDataConfig"]
+    }
     assert channels == {
         "train": "Steps.Preprocess.ProcessingOutputConfig.Outputs['train'].S3Output.S3Uri",
         "validation": "Steps.Preprocess.ProcessingOutputConfig.Outputs['validation'].S3Output.S3Uri",
@@ -100,7 +109,12 @@ def test_preprocess_shards_input_files_across_instances_and_writes_every_split(d
     assert data["S3DataDistributionType"] == "ShardedByS3Key"
     assert _get(data["S3Uri"]) == "Parameters.InputDataUri"
     assert _get(args["ProcessingResources"]["ClusterConfig"]["InstanceCount"]) == "Parameters.ProcessingInstanceCount"
-    assert [o["OutputName"] for o in args["ProcessingOutputConfig"]["Outputs"]] == ["train", "validation", "test", "report"]
+    assert [o["OutputName"] for o in args["ProcessingOutputConfig"]["Outputs"]] == [
+        "train",
+        "validation",
+        "test",
+        "report",
+    ]
     entry = args["AppSpecification"]["ContainerEntrypoint"]
     assert entry[:2] == ["/bin/bash", "-c"] and "python3 /tmp/code/ml_code/preprocess.py" in entry[2]
 
@@ -182,16 +196,30 @@ def test_every_job_step_retries_throttling_and_capacity_errors(definitions):
 
 @pytest.mark.parametrize(
     ("env", "expected"),
-    [("dev", {"TrainingInstanceType": "ml.g5.2xlarge", "MinAccuracy": 0.6, "Epochs": 1}),
-     ("prod", {"TrainingInstanceType": "ml.g5.12xlarge", "MinAccuracy": 0.7, "Epochs": 3, "ProcessingInstanceCount": 4})],
-)  # fmt: skip
+    [
+        ("dev", {"TrainingInstanceType": "ml.g5.2xlarge", "MinAccuracy": 0.6, "Epochs": 1}),
+        (
+            "prod",
+            {"TrainingInstanceType": "ml.g5.12xlarge", "MinAccuracy": 0.7, "Epochs": 3, "ProcessingInstanceCount": 4},
+        ),
+    ],
+)
 def test_parameters_default_to_the_environments_config(definitions, env, expected):
     params = {p["Name"]: p.get("DefaultValue") for p in definitions[env]["Parameters"]}
     assert set(params) == {
-        "InputDataUri", "ProcessingInstanceType", "ProcessingInstanceCount", "TrainingInstanceType",
-        "TrainingInstanceCount", "Epochs", "LearningRate", "BatchSize", "MaxSeqLength", "MinAccuracy",
-        "MaxFacetAccuracyGap", "ModelApprovalStatus",
-    }  # fmt: skip
+        "InputDataUri",
+        "ProcessingInstanceType",
+        "ProcessingInstanceCount",
+        "TrainingInstanceType",
+        "TrainingInstanceCount",
+        "Epochs",
+        "LearningRate",
+        "BatchSize",
+        "MaxSeqLength",
+        "MinAccuracy",
+        "MaxFacetAccuracyGap",
+        "ModelApprovalStatus",
+    }
     assert params["ModelApprovalStatus"] == "PendingManualApproval"
     for name, value in expected.items():
         assert params[name] == value
@@ -219,9 +247,11 @@ def test_baseline_features_score_the_trained_model_on_the_train_split_after_the_
     values = outputs["reference"]["S3Uri"]["Std:Join"]["Values"]
     train = _steps(definitions["prod"])["Train"]["Arguments"]
     assert values == [
-        train["OutputDataConfig"]["S3OutputPath"]["Std:Join"]["Values"][0], "baselines",
-        {"Get": "Execution.PipelineExecutionId"}, "reference",
-    ]  # fmt: skip
+        train["OutputDataConfig"]["S3OutputPath"]["Std:Join"]["Values"][0],
+        "baselines",
+        {"Get": "Execution.PipelineExecutionId"},
+        "reference",
+    ]
     assert args["ProcessingResources"]["ClusterConfig"]["VolumeKmsKeyId"] and args["ProcessingOutputConfig"]["KmsKeyId"]
     assert {"Step.THROTTLING", "SageMaker.CAPACITY_ERROR"} <= {
         kind for policy in step["RetryPolicies"] for kind in policy["ExceptionType"]
@@ -237,8 +267,10 @@ def test_register_records_the_reference_uri_and_evaluation_beside_it(definitions
     assert "DriftCheckBaselines" not in register and "ModelDataQuality" not in register["ModelMetrics"]
     (output,) = _steps(definition)["Evaluate"]["Arguments"]["ProcessingOutputConfig"]["Outputs"]
     assert output["S3Output"]["S3Uri"]["Std:Join"]["Values"][1:] == [
-        "baselines", {"Get": "Execution.PipelineExecutionId"}, "evaluation"
-    ]  # fmt: skip
+        "baselines",
+        {"Get": "Execution.PipelineExecutionId"},
+        "evaluation",
+    ]
 
 
 def test_data_quality_baseline_is_a_quality_check_of_the_features_csv_into_the_models_bucket(model_monitor_definition):
@@ -259,8 +291,10 @@ def test_data_quality_baseline_is_a_quality_check_of_the_features_csv_into_the_m
     (output,) = args["ProcessingOutputConfig"]["Outputs"]
     values = output["S3Output"]["S3Uri"]["Std:Join"]["Values"]
     assert values[0] == "s3://models" and values[1:] == [
-        "baselines", {"Get": "Execution.PipelineExecutionId"}, "data-quality"
-    ]  # fmt: skip
+        "baselines",
+        {"Get": "Execution.PipelineExecutionId"},
+        "data-quality",
+    ]
     train = _steps(definition)["Train"]["Arguments"]
     assert train["OutputDataConfig"]["S3OutputPath"]["Std:Join"]["Values"] == [values[0], "training"]  # models bucket
     assert args["RoleArn"] == train["RoleArn"]

@@ -33,11 +33,13 @@ def test_dataset_marker_rule_invokes_the_start_function_with_retries_and_a_dead_
         {
             "Runtime": "python3.14",
             "Handler": "handler.handler",
-            "Environment": {"Variables": {"PIPELINE_NAME": "roberta-sentiment-dev-training", "INPUT_DATA_PARAMETER": "InputDataUri"}},
+            "Environment": {
+                "Variables": {"PIPELINE_NAME": "roberta-sentiment-dev-training", "INPUT_DATA_PARAMETER": "InputDataUri"}
+            },
             "DeadLetterConfig": Match.any_value(),
             "ReservedConcurrentExecutions": 5,
         },
-    )  # fmt: skip
+    )
 
 
 def test_start_function_may_only_start_this_pipeline(templates):
@@ -63,7 +65,11 @@ def test_retraining_schedule_follows_config(templates, env, scheduled):
 
 def test_failed_executions_and_model_package_changes_go_to_encrypted_topics(templates):
     pipeline = templates["dev", "pipeline"]
-    patterns = {r["EventPattern"]["detail-type"][0]: r for r in _rules(pipeline) if r["EventPattern"]["source"] == ["aws.sagemaker"]}
+    patterns = {
+        r["EventPattern"]["detail-type"][0]: r
+        for r in _rules(pipeline)
+        if r["EventPattern"]["source"] == ["aws.sagemaker"]
+    }
     failed = patterns[PIPELINE_STATUS_CHANGE]["EventPattern"]["detail"]
     assert failed["currentPipelineExecutionStatus"] == ["Failed"]
     changed = patterns[MODEL_PACKAGE_STATE_CHANGE]["EventPattern"]["detail"]

@@ -14,8 +14,8 @@ from aws_cdk import aws_s3 as s3
 from cdk_nag import AwsSolutionsChecks
 
 from infra.app_builder import build_app
-from infra.stacks.delivery_stack import DELIVERY_STACK_ID
 from infra.nag import acknowledge_wildcard
+from infra.stacks.delivery_stack import DELIVERY_STACK_ID
 from infra.validation_report import failures
 
 ROOT = Path(__file__).resolve().parents[2]

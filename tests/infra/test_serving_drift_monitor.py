@@ -42,9 +42,7 @@ def test_no_template_holds_model_monitor_or_clarify(templates, synthesized, env)
 @pytest.mark.parametrize("env", ENVS)
 def test_monitor_pipeline_runs_the_drift_job_in_its_own_image_under_the_lake_key(stages, templates, env):
     template = templates[env, "serving"]
-    template.has_resource_properties(
-        "AWS::SageMaker::Pipeline", {"PipelineName": f"roberta-sentiment-{env}-monitor"}
-    )
+    template.has_resource_properties("AWS::SageMaker::Pipeline", {"PipelineName": f"roberta-sentiment-{env}-monitor"})
     definition = _monitor_definition(stages, env)
     (step,) = definition["Steps"]
     assert (step["Name"], step["Type"]) == ("DriftMonitor", "Processing")
@@ -54,7 +52,7 @@ def test_monitor_pipeline_runs_the_drift_job_in_its_own_image_under_the_lake_key
     # The image is the containers/monitor asset (built by cdk deploy), not a Model Monitor image.
     assert "container-assets" in app["ImageUri"] or "Token[" in app["ImageUri"]
     arguments = app["ContainerArguments"]
-    pairs = dict(zip(arguments[::2], arguments[1::2]))
+    pairs = dict(zip(arguments[::2], arguments[1::2], strict=False))
     assert pairs["--window-end"] == {"Get": "Execution.StartDateTime"}
     assert pairs["--reference-uri"] == {"Get": "Parameters.ReferenceUri"}
     assert pairs["--served-package-parameter"] == f"/roberta-sentiment/{env}/serving/model-package-arn"
@@ -63,7 +61,9 @@ def test_monitor_pipeline_runs_the_drift_job_in_its_own_image_under_the_lake_key
     params = {p["Name"]: p.get("DefaultValue") for p in definition["Parameters"]}
     assert params["ReferenceUri"] == "served" and params["PublishMetrics"] == "true"
     assert params["WindowHours"] == 1 and params["GroundTruthUri"] == "none"
-    assert "/datacapture/" in params["CaptureUri"] and params["CaptureUri"].endswith(f"roberta-sentiment-{env}-sentiment")
+    assert "/datacapture/" in params["CaptureUri"] and params["CaptureUri"].endswith(
+        f"roberta-sentiment-{env}-sentiment"
+    )
     cluster = args["ProcessingResources"]["ClusterConfig"]
     assert cluster["InstanceCount"] == 1 and cluster["VolumeKmsKeyId"] and args["ProcessingOutputConfig"]["KmsKeyId"]
     (output,) = args["ProcessingOutputConfig"]["Outputs"]
@@ -87,10 +87,15 @@ def test_drift_alarms_watch_the_jobs_metrics_and_start_retraining(templates, env
 
     template = templates[env, "serving"]
     alarms = [
-        a["Properties"] for a in template.find_resources("AWS::CloudWatch::Alarm").values()
+        a["Properties"]
+        for a in template.find_resources("AWS::CloudWatch::Alarm").values()
         if a["Properties"].get("Namespace") == "roberta-sentiment/Monitoring"
-    ]  # fmt: skip
-    drift = {next(d["Value"] for d in a["Dimensions"] if d["Name"] == "Feature"): a for a in alarms if a["MetricName"] == "FeatureDrifted"}
+    ]
+    drift = {
+        next(d["Value"] for d in a["Dimensions"] if d["Name"] == "Feature"): a
+        for a in alarms
+        if a["MetricName"] == "FeatureDrifted"
+    }
     assert sorted(drift) == sorted(MONITORED_FEATURES)
     assert {"review_length", "token_count", "truncated", "predicted_label", "confidence", "review_text"} == set(drift)
     for alarm in drift.values():
@@ -101,9 +106,10 @@ def test_drift_alarms_watch_the_jobs_metrics_and_start_retraining(templates, env
     ((composite_id, composite),) = template.find_resources("AWS::CloudWatch::CompositeAlarm").items()
     assert str(composite["Properties"]["AlarmRule"]).count("ALARM(") == len(drift)
     rules = [
-        r["Properties"] for r in template.find_resources("AWS::Events::Rule").values()
+        r["Properties"]
+        for r in template.find_resources("AWS::Events::Rule").values()
         if r["Properties"].get("EventPattern", {}).get("source") == ["aws.cloudwatch"]
-    ]  # fmt: skip
+    ]
     assert bool(rules) is retrains
     if retrains:
         assert rules[0]["EventPattern"]["resources"] == [{"Fn::GetAtt": [composite_id, "Arn"]}]
@@ -118,15 +124,19 @@ def test_ground_truth_adds_the_accuracy_alarm_and_read_access(cdk_context, tmp_p
     template = Template.from_stack(stages["prod"].serving)
     template.has_resource_properties(
         "AWS::CloudWatch::Alarm",
-        {"MetricName": "AccuracyDrop", "Namespace": "roberta-sentiment/Monitoring", "Threshold": 0.07,
-         "ComparisonOperator": "GreaterThanThreshold"},
-    )  # fmt: skip
+        {
+            "MetricName": "AccuracyDrop",
+            "Namespace": "roberta-sentiment/Monitoring",
+            "Threshold": 0.07,
+            "ComparisonOperator": "GreaterThanThreshold",
+        },
+    )
     ((_, composite),) = template.find_resources("AWS::CloudWatch::CompositeAlarm").items()
     assert "AccuracyDrop" in json.dumps(template.to_json()) and str(composite).count("ALARM(") == 7
     params = {p["Name"]: p.get("DefaultValue") for p in _monitor_definition(stages, "prod")["Parameters"]}
     assert params["GroundTruthUri"] == "s3://review-labels/prod"
     policies = json.dumps(template.find_resources("AWS::IAM::Policy"))
-    assert "review-labels/prod/*" in policies and "arn:\", {\"Ref\": \"AWS::Partition\"}, \":s3:::review-labels" in policies
+    assert "review-labels/prod/*" in policies and 'arn:", {"Ref": "AWS::Partition"}, ":s3:::review-labels' in policies
 
 
 def test_monitor_role_is_scoped_to_its_endpoint_package_group_and_namespace(templates):
@@ -145,11 +155,21 @@ def test_monitor_role_is_scoped_to_its_endpoint_package_group_and_namespace(temp
     assert "roberta-sentiment-dev-models-111111111111/baselines/*" in text  # dev registered the package
     describe = by_action[json.dumps("sagemaker:DescribeModelPackage")]
     assert ":111111111111:model-package/roberta-sentiment-dev-sentiment/*" in json.dumps(describe["Resource"])
-    assert "parameter/roberta-sentiment/staging/serving/model-package-arn" in json.dumps(by_action[json.dumps("ssm:GetParameter")])
+    assert "parameter/roberta-sentiment/staging/serving/model-package-arn" in json.dumps(
+        by_action[json.dumps("ssm:GetParameter")]
+    )
     metrics = by_action[json.dumps("cloudwatch:PutMetricData")]
     assert metrics["Condition"] == {"StringLike": {"cloudwatch:namespace": "roberta-sentiment/Monitoring"}}
-    jobs = by_action[json.dumps(["sagemaker:CreateProcessingJob", "sagemaker:DescribeProcessingJob",
-                                 "sagemaker:StopProcessingJob", "sagemaker:AddTags"])]  # fmt: skip
+    jobs = by_action[
+        json.dumps(
+            [
+                "sagemaker:CreateProcessingJob",
+                "sagemaker:DescribeProcessingJob",
+                "sagemaker:StopProcessingJob",
+                "sagemaker:AddTags",
+            ]
+        )
+    ]
     assert "processing-job/roberta-sentiment-staging-monitor*" in json.dumps(jobs["Resource"])
     assert all(read["Resource"] != "*" for read in reads)
 

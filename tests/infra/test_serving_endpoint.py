@@ -30,13 +30,19 @@ def test_model_serves_the_given_package_with_the_handler_limits(templates, env):
 def test_endpoint_config_instance_and_encrypted_data_capture(templates, env, instance_type, count, sampling):
     config = _one(templates[env, "serving"], "AWS::SageMaker::EndpointConfig")
     (variant,) = config["ProductionVariants"]
-    assert (variant["InstanceType"], variant["InitialInstanceCount"], variant["VariantName"]) == (instance_type, count, "AllTraffic")
+    assert (variant["InstanceType"], variant["InitialInstanceCount"], variant["VariantName"]) == (
+        instance_type,
+        count,
+        "AllTraffic",
+    )
     capture = config["DataCaptureConfig"]
     assert capture["EnableCapture"] is True and capture["InitialSamplingPercentage"] == sampling
     assert capture["CaptureOptions"] == [{"CaptureMode": "Input"}, {"CaptureMode": "Output"}]
     assert capture["CaptureContentTypeHeader"]["JsonContentTypes"] == ["application/json", "application/jsonlines"]
     assert "DataLakeKey" in str(capture["KmsKeyId"])  # the lake's customer-managed key
-    assert "DataLakeMonitoring" in str(capture["DestinationS3Uri"]) and "/datacapture" in str(capture["DestinationS3Uri"])
+    assert "DataLakeMonitoring" in str(capture["DestinationS3Uri"]) and "/datacapture" in str(
+        capture["DestinationS3Uri"]
+    )
 
 
 @pytest.mark.parametrize(("env", "volume_key"), [("dev", True), ("staging", False), ("prod", False)])
@@ -50,8 +56,18 @@ def test_volume_key_only_where_the_instance_type_accepts_one(templates, env, vol
     ("env", "routing"),
     [
         ("dev", {"Type": "ALL_AT_ONCE", "WaitIntervalInSeconds": 0}),
-        ("staging", {"Type": "CANARY", "CanarySize": {"Type": "CAPACITY_PERCENT", "Value": 10}, "WaitIntervalInSeconds": 300}),
-        ("prod", {"Type": "LINEAR", "LinearStepSize": {"Type": "CAPACITY_PERCENT", "Value": 25}, "WaitIntervalInSeconds": 600}),
+        (
+            "staging",
+            {"Type": "CANARY", "CanarySize": {"Type": "CAPACITY_PERCENT", "Value": 10}, "WaitIntervalInSeconds": 300},
+        ),
+        (
+            "prod",
+            {
+                "Type": "LINEAR",
+                "LinearStepSize": {"Type": "CAPACITY_PERCENT", "Value": 25},
+                "WaitIntervalInSeconds": 600,
+            },
+        ),
     ],
 )
 def test_blue_green_rollout_rolls_back_on_the_error_and_latency_alarms(templates, env, routing):
@@ -62,7 +78,9 @@ def test_blue_green_rollout_rolls_back_on_the_error_and_latency_alarms(templates
     assert policy["TrafficRoutingConfiguration"] == routing
     assert policy["TerminationWaitInSeconds"] == 300
     assert policy["MaximumExecutionTimeoutInSeconds"] > routing["WaitIntervalInSeconds"]
-    rollback = [alarm["AlarmName"]["Ref"] for alarm in endpoint["DeploymentConfig"]["AutoRollbackConfiguration"]["Alarms"]]
+    rollback = [
+        alarm["AlarmName"]["Ref"] for alarm in endpoint["DeploymentConfig"]["AutoRollbackConfiguration"]["Alarms"]
+    ]
     alarms = template.find_resources("AWS::CloudWatch::Alarm")
     metrics = sorted(alarms[logical_id]["Properties"]["MetricName"] for logical_id in rollback)
     assert metrics == ["Invocation5XXErrors", "ModelLatency"]
@@ -73,7 +91,9 @@ def test_blue_green_rollout_rolls_back_on_the_error_and_latency_alarms(templates
 @pytest.mark.parametrize("env", ENVS)
 def test_endpoint_alarms_notify_the_alerts_topic(templates, env):
     template = templates[env, "serving"]
-    (topic_id,) = template.find_resources("AWS::SNS::Topic", {"Properties": {"KmsMasterKeyId": Match.any_value()}}).keys()
+    (topic_id,) = template.find_resources(
+        "AWS::SNS::Topic", {"Properties": {"KmsMasterKeyId": Match.any_value()}}
+    ).keys()
     endpoint_alarms = {
         a["Properties"]["MetricName"]: a["Properties"]
         for a in template.find_resources("AWS::CloudWatch::Alarm").values()
@@ -97,14 +117,17 @@ def test_target_tracking_on_invocations_per_instance(templates, env, minimum, ma
     policy = _one(template, "AWS::ApplicationAutoScaling::ScalingPolicy")["TargetTrackingScalingPolicyConfiguration"]
     assert policy == {
         "PredefinedMetricSpecification": {"PredefinedMetricType": "SageMakerVariantInvocationsPerInstance"},
-        "TargetValue": 300, "ScaleInCooldown": 600, "ScaleOutCooldown": 120,
-    }  # fmt: skip
+        "TargetValue": 300,
+        "ScaleInCooldown": 600,
+        "ScaleOutCooldown": 120,
+    }
 
 
 def _statements(template, role_fragment: str) -> list[dict]:
     statements = Capture()
     template.has_resource_properties(
-        "AWS::IAM::Policy", {"PolicyName": Match.string_like_regexp(role_fragment), "PolicyDocument": {"Statement": statements}}
+        "AWS::IAM::Policy",
+        {"PolicyName": Match.string_like_regexp(role_fragment), "PolicyDocument": {"Statement": statements}},
     )
     return statements.as_array()
 
@@ -116,13 +139,20 @@ def test_promoted_model_role_reads_devs_artifacts_by_name_and_key_alias(template
     assert "s3:::roberta-sentiment-dev-models-111111111111/training/*" in str(read["Resource"])
     (decrypt,) = [s for s in statements if s["Action"] == "kms:Decrypt"]
     assert ":kms:us-east-1:111111111111:key/*" in str(decrypt["Resource"])
-    assert decrypt["Condition"] == {"ForAnyValue:StringEquals": {"kms:ResourceAliases": "alias/roberta-sentiment-dev-data-lake"}}
+    assert decrypt["Condition"] == {
+        "ForAnyValue:StringEquals": {"kms:ResourceAliases": "alias/roberta-sentiment-dev-data-lake"}
+    }
     assert not [s for s in statements if "*" in s["Action"] or s["Action"] == "s3:*"]
 
 
 def test_dev_shares_its_model_artifacts_with_the_promoted_accounts_only(templates):
     policies = [p["Properties"] for p in templates["dev", "data"].find_resources("AWS::S3::BucketPolicy").values()]
-    shared = [s for p in policies for s in p["PolicyDocument"]["Statement"] if s.get("Sid") == "PromotedEnvironmentsReadArtifacts"]
+    shared = [
+        s
+        for p in policies
+        for s in p["PolicyDocument"]["Statement"]
+        if s.get("Sid") == "PromotedEnvironmentsReadArtifacts"
+    ]
     (statement,) = shared
     assert statement["Action"] == "s3:GetObject"
     principals = str(statement["Principal"])
@@ -131,15 +161,22 @@ def test_dev_shares_its_model_artifacts_with_the_promoted_accounts_only(template
     assert len(statement["Resource"]) == 2 and "/training/*" in resources and "/baselines/*" in resources
     key = _one(templates["dev", "data"], "AWS::KMS::Key")
     (grant,) = [s for s in key["KeyPolicy"]["Statement"] if s.get("Sid") == "PromotedEnvironmentsDecryptArtifacts"]
-    assert grant["Action"] == "kms:Decrypt" and grant["Condition"] == {"StringEquals": {"kms:ViaService": "s3.us-east-1.amazonaws.com"}}
+    assert grant["Action"] == "kms:Decrypt" and grant["Condition"] == {
+        "StringEquals": {"kms:ViaService": "s3.us-east-1.amazonaws.com"}
+    }
     for env in ("staging", "prod"):
-        statements = [s for p in templates[env, "data"].find_resources("AWS::S3::BucketPolicy").values()
-                      for s in p["Properties"]["PolicyDocument"]["Statement"]]  # fmt: skip
+        statements = [
+            s
+            for p in templates[env, "data"].find_resources("AWS::S3::BucketPolicy").values()
+            for s in p["Properties"]["PolicyDocument"]["Statement"]
+        ]
         assert not [s for s in statements if s.get("Sid") == "PromotedEnvironmentsReadArtifacts"]
 
 
 def test_models_bucket_has_the_fixed_name_promoted_accounts_use(templates):
-    buckets = [b["Properties"].get("BucketName") for b in templates["dev", "data"].find_resources("AWS::S3::Bucket").values()]
+    buckets = [
+        b["Properties"].get("BucketName") for b in templates["dev", "data"].find_resources("AWS::S3::Bucket").values()
+    ]
     assert "roberta-sentiment-dev-models-111111111111" in buckets
 
 

@@ -44,8 +44,12 @@ def test_baseline_is_read_from_the_served_package_at_deploy_time(templates, env)
     assert f'"ModelPackageName":"{SERVED_PACKAGE}"' in lookup["Create"] and lookup["Create"] == lookup["Update"]
     _, job = _one(template, "AWS::SageMaker::DataQualityJobDefinition")
     baseline = job["DataQualityBaselineConfig"]
-    assert baseline["StatisticsResource"]["S3Uri"] == {"Fn::GetAtt": [lookup_id, "DriftCheckBaselines.ModelDataQuality.Statistics.S3Uri"]}
-    assert baseline["ConstraintsResource"]["S3Uri"] == {"Fn::GetAtt": [lookup_id, "DriftCheckBaselines.ModelDataQuality.Constraints.S3Uri"]}
+    assert baseline["StatisticsResource"]["S3Uri"] == {
+        "Fn::GetAtt": [lookup_id, "DriftCheckBaselines.ModelDataQuality.Statistics.S3Uri"]
+    }
+    assert baseline["ConstraintsResource"]["S3Uri"] == {
+        "Fn::GetAtt": [lookup_id, "DriftCheckBaselines.ModelDataQuality.Constraints.S3Uri"]
+    }
 
 
 @pytest.mark.parametrize("env", ENVS)
@@ -54,7 +58,9 @@ def test_data_quality_job_runs_the_analyzer_with_our_record_preprocessor_encrypt
     _, job = _one(template, "AWS::SageMaker::DataQualityJobDefinition")
     app = job["DataQualityAppSpecification"]
     assert app["ImageUri"].endswith(".amazonaws.com/sagemaker-model-monitor-analyzer")
-    assert app["RecordPreprocessorSourceUri"].startswith("s3://cdk-") and app["RecordPreprocessorSourceUri"].endswith(".py")
+    assert app["RecordPreprocessorSourceUri"].startswith("s3://cdk-") and app["RecordPreprocessorSourceUri"].endswith(
+        ".py"
+    )
     assert app["Environment"] == {"publish_cloudwatch_metrics": "Enabled"}
     assert job["DataQualityJobInput"]["EndpointInput"]["EndpointName"] == f"roberta-sentiment-{env}-sentiment"
     assert "DataLakeKey" in str(job["DataQualityJobOutputConfig"]["KmsKeyId"])
@@ -88,15 +94,18 @@ def test_drift_alarms_per_feature_notify_and_start_retraining(templates, env, re
     assert sorted(drift) == sorted(f"feature_baseline_drift_{feature}" for feature in watched)
     for alarm in drift.values():
         assert alarm["Threshold"] == 0.2 and alarm["Period"] == 3600
-        assert {"Name": "MonitoringSchedule", "Value": f"roberta-sentiment-{env}-sentiment-data-quality"} in alarm["Dimensions"]
+        assert {"Name": "MonitoringSchedule", "Value": f"roberta-sentiment-{env}-sentiment-data-quality"} in alarm[
+            "Dimensions"
+        ]
     composite_id, composite = _one(template, "AWS::CloudWatch::CompositeAlarm")
     assert str(composite["AlarmRule"]).count("ALARM(") == len(watched)
     (topic_id,) = template.find_resources("AWS::SNS::Topic").keys()
     assert composite["AlarmActions"] == [{"Ref": topic_id}]
     rules = [
-        r["Properties"] for r in template.find_resources("AWS::Events::Rule").values()
+        r["Properties"]
+        for r in template.find_resources("AWS::Events::Rule").values()
         if r["Properties"].get("EventPattern", {}).get("source") == ["aws.cloudwatch"]
-    ]  # fmt: skip
+    ]
     assert bool(rules) is retrains
     if retrains:
         (rule,) = rules
@@ -111,7 +120,8 @@ def test_monitor_role_reads_captures_and_baselines_and_writes_reports_only(templ
     template = templates["staging", "serving"]
     statements = Capture()
     template.has_resource_properties(
-        "AWS::IAM::Policy", {"PolicyName": Match.string_like_regexp("MonitorRole"), "PolicyDocument": {"Statement": statements}}
+        "AWS::IAM::Policy",
+        {"PolicyName": Match.string_like_regexp("MonitorRole"), "PolicyDocument": {"Statement": statements}},
     )
     by_action = {str(s["Action"]): s for s in statements.as_array()}
     puts = by_action[str(["s3:PutObject", "s3:AbortMultipartUpload"])]
@@ -133,6 +143,9 @@ def test_model_quality_monitoring_only_with_a_ground_truth_prefix(cdk_context, t
     inputs = job["ModelQualityJobInput"]
     assert inputs["GroundTruthS3Input"] == {"S3Uri": "s3://review-labels/prod"}
     assert inputs["EndpointInput"]["InferenceAttribute"] in FEATURES
-    schedules = {s["Properties"]["MonitoringScheduleConfig"]["MonitoringType"] for s in template.find_resources("AWS::SageMaker::MonitoringSchedule").values()}
+    schedules = {
+        s["Properties"]["MonitoringScheduleConfig"]["MonitoringType"]
+        for s in template.find_resources("AWS::SageMaker::MonitoringSchedule").values()
+    }
     assert schedules == {"DataQuality", "ModelQuality"}
     assert "review-labels/prod/*" in str(template.find_resources("AWS::IAM::Policy"))

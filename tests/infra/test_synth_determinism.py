@@ -31,7 +31,9 @@ def test_two_synths_produce_identical_templates(cdk_context, synthesized, tmp_pa
     assert first == second
     pipeline = json.loads(next(v for k, v in first.items() if k.startswith("devPipeline")))
     (resource,) = [
-        r for r in pipeline["Resources"].values()
-        if r["Type"] == "AWS::SageMaker::Pipeline" and r["Properties"]["PipelineName"] == "roberta-sentiment-dev-training"
-    ]  # fmt: skip
+        r
+        for r in pipeline["Resources"].values()
+        if r["Type"] == "AWS::SageMaker::Pipeline"
+        and r["Properties"]["PipelineName"] == "roberta-sentiment-dev-training"
+    ]
     assert "PipelineDefinitionBody" in resource["Properties"]["PipelineDefinition"]

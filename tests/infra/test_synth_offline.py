@@ -47,7 +47,14 @@ def test_cli_synth_writes_every_environment_without_credentials(tmp_path):
     home = tmp_path / "home"
     home.mkdir()
     result = subprocess.run(
-        [str(CDK), "synth", "--quiet", "--no-version-reporting", "-c", f"mlops.model_package_arn.staging={SERVED_PACKAGE}"],
+        [
+            str(CDK),
+            "synth",
+            "--quiet",
+            "--no-version-reporting",
+            "-c",
+            f"mlops.model_package_arn.staging={SERVED_PACKAGE}",
+        ],
         cwd=work,
         env=_offline_env(home),
         capture_output=True,
@@ -59,13 +66,21 @@ def test_cli_synth_writes_every_environment_without_credentials(tmp_path):
     stages = {name for name, artifact in manifest["artifacts"].items() if artifact["type"] == "cdk:cloud-assembly"}
     assert stages == {"assembly-dev", "assembly-staging", "assembly-prod"}
     delivery = manifest["artifacts"]["Delivery"]
-    assert delivery["type"] == "aws:cloudformation:stack" and delivery["properties"]["stackName"] == "roberta-sentiment-delivery"
+    assert (
+        delivery["type"] == "aws:cloudformation:stack"
+        and delivery["properties"]["stackName"] == "roberta-sentiment-delivery"
+    )
     assert delivery["environment"] == "aws://111111111111/us-east-1"
     for env, account in (("dev", "111111111111"), ("staging", "222222222222"), ("prod", "333333333333")):
         nested = json.loads((work / "cdk.out" / f"assembly-{env}" / "manifest.json").read_text())
-        stacks = {a["properties"]["stackName"]: a["environment"] for a in nested["artifacts"].values() if a["type"] == "aws:cloudformation:stack"}
+        stacks = {
+            a["properties"]["stackName"]: a["environment"]
+            for a in nested["artifacts"].values()
+            if a["type"] == "aws:cloudformation:stack"
+        }
         assert stacks == {
-            f"roberta-sentiment-{env}-{kind}": f"aws://{account}/us-east-1" for kind in ("data", "analytics", "pipeline", "serving")
+            f"roberta-sentiment-{env}-{kind}": f"aws://{account}/us-east-1"
+            for kind in ("data", "analytics", "pipeline", "serving")
         }
         serving = next((work / "cdk.out" / f"assembly-{env}").glob(f"{env}Serving*.template.json"))
         resources = json.loads(serving.read_text())["Resources"].values()
@@ -86,4 +101,7 @@ def test_cli_synth_fails_with_the_key_name_on_a_bad_config(tmp_path):
         [str(CDK), "synth", "--quiet"], cwd=work, env=_offline_env(home), capture_output=True, text=True, timeout=300
     )
     assert result.returncode != 0
-    assert "context.mlops.environments.staging.processing.instance_count: expected an integer from 1 to 100, got -1" in result.stderr
+    assert (
+        "context.mlops.environments.staging.processing.instance_count: expected an integer from 1 to 100, got -1"
+        in result.stderr
+    )

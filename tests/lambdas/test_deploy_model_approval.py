@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -39,7 +39,7 @@ CAPTURE = {
 ENVIRONMENT = {"MAX_TEXTS_PER_REQUEST": "64", "MAX_CHARS_PER_TEXT": "5000"}
 STACK_TAG = {"Key": "aws:cloudformation:stack-name", "Value": "dev-Serving"}
 PROJECT_TAG = {"Key": "project", "Value": "roberta-sentiment"}
-NOW = datetime(2026, 11, 23, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 IMAGE = "763104351884.dkr.ecr.us-east-1.amazonaws.com/huggingface-pytorch-inference:2.6.0-transformers4.51.3-gpu-py312"
 
 
@@ -76,10 +76,12 @@ def approval_event(status: str = "Approved", group: str = GROUP, arn: str = ARN,
             "ModelPackageArn": arn,
             "CreationTime": "2026-11-23T11:00:00Z",
             "InferenceSpecification": {
-                "Containers": [{
-                    "Image": IMAGE,
-                    "ModelDataUrl": f"s3://roberta-sentiment-dev-artifacts-{ACCOUNT}/training/model.tar.gz",
-                }],
+                "Containers": [
+                    {
+                        "Image": IMAGE,
+                        "ModelDataUrl": f"s3://roberta-sentiment-dev-artifacts-{ACCOUNT}/training/model.tar.gz",
+                    }
+                ],
                 "SupportedContentTypes": ["application/json"],
                 "SupportedResponseMIMETypes": ["application/json"],
             },
@@ -89,26 +91,35 @@ def approval_event(status: str = "Approved", group: str = GROUP, arn: str = ARN,
             "ModelApprovalStatus": status,
             "LastModifiedTime": "2026-11-23T12:00:00Z",
         },
-    }  # fmt: skip
+    }
 
 
 def expect_package(sm, *, group: str = GROUP, status: str = "Approved") -> None:
     sm.add_response(
         "describe_model_package",
         {
-            "ModelPackageName": group, "ModelPackageGroupName": group, "ModelPackageVersion": 3,
-            "ModelPackageArn": ARN, "CreationTime": NOW, "ModelPackageStatus": "Completed",
-            "ModelPackageStatusDetails": {"ValidationStatuses": []}, "ModelApprovalStatus": status,
+            "ModelPackageName": group,
+            "ModelPackageGroupName": group,
+            "ModelPackageVersion": 3,
+            "ModelPackageArn": ARN,
+            "CreationTime": NOW,
+            "ModelPackageStatus": "Completed",
+            "ModelPackageStatusDetails": {"ValidationStatuses": []},
+            "ModelApprovalStatus": status,
         },
         {"ModelPackageName": ARN},
-    )  # fmt: skip
+    )
 
 
 def expect_endpoint(sm, status: str = "InService", rolling_out: str | None = None) -> None:
     response = {
-        "EndpointName": ENDPOINT, "EndpointArn": f"arn:aws:sagemaker:us-east-1:{ACCOUNT}:endpoint/{ENDPOINT}",
-        "EndpointConfigName": OLD_CONFIG, "EndpointStatus": status, "CreationTime": NOW, "LastModifiedTime": NOW,
-    }  # fmt: skip
+        "EndpointName": ENDPOINT,
+        "EndpointArn": f"arn:aws:sagemaker:us-east-1:{ACCOUNT}:endpoint/{ENDPOINT}",
+        "EndpointConfigName": OLD_CONFIG,
+        "EndpointStatus": status,
+        "CreationTime": NOW,
+        "LastModifiedTime": NOW,
+    }
     if rolling_out:
         response["PendingDeploymentSummary"] = {"EndpointConfigName": rolling_out, "StartTime": NOW}
     sm.add_response("describe_endpoint", response, {"EndpointName": ENDPOINT})
@@ -121,46 +132,72 @@ def expect_current_model(sm, serves: str = SERVED_ARN) -> None:
         {
             "EndpointConfigName": OLD_CONFIG,
             "EndpointConfigArn": f"arn:aws:sagemaker:us-east-1:{ACCOUNT}:endpoint-config/{OLD_CONFIG.lower()}",
-            "ProductionVariants": [{
-                "VariantName": "AllTraffic", "ModelName": OLD_MODEL, "InitialInstanceCount": 1,
-                "InstanceType": "ml.m5.xlarge", "InitialVariantWeight": 1.0,
-            }],
-            "DataCaptureConfig": CAPTURE, "KmsKeyId": KEY, "CreationTime": NOW,
+            "ProductionVariants": [
+                {
+                    "VariantName": "AllTraffic",
+                    "ModelName": OLD_MODEL,
+                    "InitialInstanceCount": 1,
+                    "InstanceType": "ml.m5.xlarge",
+                    "InitialVariantWeight": 1.0,
+                }
+            ],
+            "DataCaptureConfig": CAPTURE,
+            "KmsKeyId": KEY,
+            "CreationTime": NOW,
         },
         {"EndpointConfigName": OLD_CONFIG},
-    )  # fmt: skip
+    )
     sm.add_response(
         "describe_model",
         {
-            "ModelName": OLD_MODEL, "ModelArn": f"arn:aws:sagemaker:us-east-1:{ACCOUNT}:model/{OLD_MODEL.lower()}",
-            "CreationTime": NOW, "ExecutionRoleArn": ROLE, "EnableNetworkIsolation": False,
-            "Containers": [{
-                "Image": IMAGE,
-                "ModelDataUrl": "s3://old/model.tar.gz", "Mode": "SingleModel", "Environment": ENVIRONMENT,
-                "ModelPackageName": serves,
-            }],
+            "ModelName": OLD_MODEL,
+            "ModelArn": f"arn:aws:sagemaker:us-east-1:{ACCOUNT}:model/{OLD_MODEL.lower()}",
+            "CreationTime": NOW,
+            "ExecutionRoleArn": ROLE,
+            "EnableNetworkIsolation": False,
+            "Containers": [
+                {
+                    "Image": IMAGE,
+                    "ModelDataUrl": "s3://old/model.tar.gz",
+                    "Mode": "SingleModel",
+                    "Environment": ENVIRONMENT,
+                    "ModelPackageName": serves,
+                }
+            ],
         },
         {"ModelName": OLD_MODEL},
-    )  # fmt: skip
+    )
 
 
 def expect_clone(sm, *, exists: bool = False) -> None:
     """The requests stated in full: only the model package (and the names) differ from CloudFormation's."""
-    sm.add_response("list_tags", {"Tags": [STACK_TAG, PROJECT_TAG]},
-                    {"ResourceArn": f"arn:aws:sagemaker:us-east-1:{ACCOUNT}:model/{OLD_MODEL.lower()}"})  # fmt: skip
+    sm.add_response(
+        "list_tags",
+        {"Tags": [STACK_TAG, PROJECT_TAG]},
+        {"ResourceArn": f"arn:aws:sagemaker:us-east-1:{ACCOUNT}:model/{OLD_MODEL.lower()}"},
+    )
     model_request = {
-        "ModelName": NEW, "ExecutionRoleArn": ROLE, "EnableNetworkIsolation": False,
+        "ModelName": NEW,
+        "ExecutionRoleArn": ROLE,
+        "EnableNetworkIsolation": False,
         "Containers": [{"Mode": "SingleModel", "Environment": ENVIRONMENT, "ModelPackageName": ARN}],
         "Tags": [PROJECT_TAG],
-    }  # fmt: skip
+    }
     config_request = {
         "EndpointConfigName": NEW,
-        "ProductionVariants": [{
-            "VariantName": "AllTraffic", "ModelName": NEW, "InitialInstanceCount": 1,
-            "InstanceType": "ml.m5.xlarge", "InitialVariantWeight": 1.0,
-        }],
-        "DataCaptureConfig": CAPTURE, "KmsKeyId": KEY, "Tags": [PROJECT_TAG],
-    }  # fmt: skip
+        "ProductionVariants": [
+            {
+                "VariantName": "AllTraffic",
+                "ModelName": NEW,
+                "InitialInstanceCount": 1,
+                "InstanceType": "ml.m5.xlarge",
+                "InitialVariantWeight": 1.0,
+            }
+        ],
+        "DataCaptureConfig": CAPTURE,
+        "KmsKeyId": KEY,
+        "Tags": [PROJECT_TAG],
+    }
     config_tags = {"ResourceArn": f"arn:aws:sagemaker:us-east-1:{ACCOUNT}:endpoint-config/{OLD_CONFIG.lower()}"}
     model_arn = f"arn:aws:sagemaker:us-east-1:{ACCOUNT}:model/{NEW}"
     config_arn = f"arn:aws:sagemaker:us-east-1:{ACCOUNT}:endpoint-config/{NEW}"
@@ -168,9 +205,12 @@ def expect_clone(sm, *, exists: bool = False) -> None:
         exists_message = f'Cannot create already existing model "{model_arn}".'
         sm.add_client_error("create_model", "ValidationException", exists_message, expected_params=model_request)
         sm.add_response("list_tags", {"Tags": [STACK_TAG, PROJECT_TAG]}, config_tags)
-        sm.add_client_error("create_endpoint_config", "ValidationException",
-                            f'Cannot create already existing endpoint configuration "{config_arn}".',
-                            expected_params=config_request)  # fmt: skip
+        sm.add_client_error(
+            "create_endpoint_config",
+            "ValidationException",
+            f'Cannot create already existing endpoint configuration "{config_arn}".',
+            expected_params=config_request,
+        )
     else:
         sm.add_response("create_model", {"ModelArn": model_arn}, model_request)
         sm.add_response("list_tags", {"Tags": [STACK_TAG, PROJECT_TAG]}, config_tags)
@@ -186,15 +226,26 @@ def expect_update(sm) -> None:
 
 
 def expect_pending_recorded(ssm) -> None:
-    record = {"model_package_arn": ARN, "endpoint_config_name": NEW,
-              "previous_endpoint_config_name": OLD_CONFIG, "event_id": EVENT_ID}  # fmt: skip
-    ssm.add_response("put_parameter", {"Version": 1},
-                     {"Name": PENDING, "Value": JsonOf(record), "Type": "String", "Overwrite": True})  # fmt: skip
+    record = {
+        "model_package_arn": ARN,
+        "endpoint_config_name": NEW,
+        "previous_endpoint_config_name": OLD_CONFIG,
+        "event_id": EVENT_ID,
+    }
+    ssm.add_response(
+        "put_parameter", {"Version": 1}, {"Name": PENDING, "Value": JsonOf(record), "Type": "String", "Overwrite": True}
+    )
 
 
 def pending_record(arn: str = ARN, config: str = NEW) -> dict:
-    value = json.dumps({"model_package_arn": arn, "endpoint_config_name": config,
-                        "previous_endpoint_config_name": OLD_CONFIG, "event_id": "earlier"})  # fmt: skip
+    value = json.dumps(
+        {
+            "model_package_arn": arn,
+            "endpoint_config_name": config,
+            "previous_endpoint_config_name": OLD_CONFIG,
+            "event_id": "earlier",
+        }
+    )
     return {"Parameter": {"Name": PENDING, "Type": "String", "Value": value, "Version": 1}}
 
 
@@ -206,8 +257,12 @@ def test_approval_updates_the_endpoint_to_a_clone_with_the_new_package(deploy_mo
     expect_update(deploy_model.sagemaker)
     expect_pending_recorded(deploy_model.ssm)
     result = deploy_model.handler.handler(approval_event(), lambda_context)
-    assert result == {"status": "deployed-started", "package_arn": ARN, "endpoint_config": NEW,
-                      "previous_endpoint_config": OLD_CONFIG}  # fmt: skip
+    assert result == {
+        "status": "deployed-started",
+        "package_arn": ARN,
+        "endpoint_config": NEW,
+        "previous_endpoint_config": OLD_CONFIG,
+    }
 
 
 def test_a_retry_reuses_the_model_and_config_its_first_attempt_created(deploy_model, lambda_context):
@@ -286,13 +341,21 @@ def test_an_endpoint_busy_with_another_rollout_raises_so_lambda_retries(deploy_m
 def test_without_an_endpoint_the_topic_says_how_to_create_it(deploy_model, lambda_context):
     expect_package(deploy_model.sagemaker)
     deploy_model.sagemaker.add_client_error(
-        "describe_endpoint", "ValidationException", f'Could not find endpoint "{ENDPOINT}".', 400,
+        "describe_endpoint",
+        "ValidationException",
+        f'Could not find endpoint "{ENDPOINT}".',
+        400,
         expected_params={"EndpointName": ENDPOINT},
     )
-    deploy_model.sns.add_response("publish", {"MessageId": "m-1"}, {
-        "TopicArn": TOPIC, "Subject": Containing(ENDPOINT),
-        "Message": Containing(ARN, f"-c mlops.model_package_arn.dev={ARN}"),
-    })  # fmt: skip
+    deploy_model.sns.add_response(
+        "publish",
+        {"MessageId": "m-1"},
+        {
+            "TopicArn": TOPIC,
+            "Subject": Containing(ENDPOINT),
+            "Message": Containing(ARN, f"-c mlops.model_package_arn.dev={ARN}"),
+        },
+    )
     result = deploy_model.handler.handler(approval_event(), lambda_context)
     assert result == {"status": "no-endpoint", "package_arn": ARN}
 
@@ -300,9 +363,15 @@ def test_without_an_endpoint_the_topic_says_how_to_create_it(deploy_model, lambd
 def test_a_failed_endpoint_is_reported_not_updated(deploy_model, lambda_context):
     expect_package(deploy_model.sagemaker)
     expect_endpoint(deploy_model.sagemaker, status="Failed")
-    deploy_model.sns.add_response("publish", {"MessageId": "m-2"}, {
-        "TopicArn": TOPIC, "Subject": Containing("Failed"), "Message": Containing(ARN, "Failed"),
-    })  # fmt: skip
+    deploy_model.sns.add_response(
+        "publish",
+        {"MessageId": "m-2"},
+        {
+            "TopicArn": TOPIC,
+            "Subject": Containing("Failed"),
+            "Message": Containing(ARN, "Failed"),
+        },
+    )
     assert deploy_model.handler.handler(approval_event(), lambda_context)["status"] == "endpoint-unusable"
 
 

@@ -88,8 +88,11 @@ def test_malformed_events_are_logged_and_dropped_without_an_aws_call(
 )
 def test_endpoint_statuses_are_read_in_describe_endpoints_spelling(deploy_model, spelling, status):
     events = deploy_model.events
-    event = {"source": "aws.sagemaker", "detail-type": events.ENDPOINT_STATE_CHANGE,
-             "detail": {"EndpointName": "e", "EndpointStatus": spelling}}  # fmt: skip
+    event = {
+        "source": "aws.sagemaker",
+        "detail-type": events.ENDPOINT_STATE_CHANGE,
+        "detail": {"EndpointName": "e", "EndpointStatus": spelling},
+    }
     assert events.parse(events.EventBridgeEvent(event)) == events.EndpointChange("e", status)
 
 
@@ -110,20 +113,36 @@ def test_a_gpu_config_without_a_volume_key_is_cloned_without_one(deploy_model):
     request = deploy_model.clone.endpoint_config_request(config, "new", "new-model", [])
     assert request == {
         "EndpointConfigName": "new",
-        "ProductionVariants": [{"VariantName": "AllTraffic", "ModelName": "new-model", "InstanceType": "ml.g5.xlarge",
-                                "InitialInstanceCount": 2}],
+        "ProductionVariants": [
+            {
+                "VariantName": "AllTraffic",
+                "ModelName": "new-model",
+                "InstanceType": "ml.g5.xlarge",
+                "InitialInstanceCount": 2,
+            }
+        ],
         "DataCaptureConfig": {"EnableCapture": False},
-    }  # fmt: skip
+    }
 
 
 def test_a_primary_container_model_is_cloned_as_one_without_the_old_artifact(deploy_model):
-    model = {"ModelName": "m", "ExecutionRoleArn": "role", "VpcConfig": {"Subnets": ["s"], "SecurityGroupIds": ["g"]},
-             "PrimaryContainer": {"Image": "old-image", "ModelDataUrl": "s3://old", "Environment": {"A": "1"},
-                                  "ModelPackageName": "old-arn"}}  # fmt: skip
+    model = {
+        "ModelName": "m",
+        "ExecutionRoleArn": "role",
+        "VpcConfig": {"Subnets": ["s"], "SecurityGroupIds": ["g"]},
+        "PrimaryContainer": {
+            "Image": "old-image",
+            "ModelDataUrl": "s3://old",
+            "Environment": {"A": "1"},
+            "ModelPackageName": "old-arn",
+        },
+    }
     assert deploy_model.clone.model_request(model, "new", ARN, []) == {
-        "ModelName": "new", "ExecutionRoleArn": "role", "VpcConfig": {"Subnets": ["s"], "SecurityGroupIds": ["g"]},
+        "ModelName": "new",
+        "ExecutionRoleArn": "role",
+        "VpcConfig": {"Subnets": ["s"], "SecurityGroupIds": ["g"]},
         "PrimaryContainer": {"Environment": {"A": "1"}, "ModelPackageName": ARN},
-    }  # fmt: skip
+    }
 
 
 def test_endpoints_of_another_shape_are_refused_rather_than_half_cloned(deploy_model):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -17,7 +17,7 @@ PREVIOUS = "EndpointConfig-9Xq2LmZk1Tb4"
 SERVED = "/roberta-sentiment/dev/serving/model-package-arn"
 PENDING = f"{SERVED}/pending"
 TOPIC = f"arn:aws:sns:us-east-1:{ACCOUNT}:roberta-sentiment-dev-deployments"
-NOW = datetime(2026, 11, 23, 12, 30, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 23, 12, 30, tzinfo=UTC)
 ROLLBACK_REASON = "Rolled back: alarm roberta-sentiment-dev-sentiment-model-latency-p99 went to ALARM during baking."
 
 STATE_CHANGE, DEPLOYMENT_STATE_CHANGE = "SageMaker Endpoint State Change", "SageMaker Endpoint Deployment State Change"
@@ -48,17 +48,30 @@ def endpoint_event(status: str = "IN_SERVICE", name: str = ENDPOINT, detail_type
 
 
 def expect_pending(ssm) -> None:
-    value = json.dumps({"model_package_arn": ARN, "endpoint_config_name": EXPECTED,
-                        "previous_endpoint_config_name": PREVIOUS, "event_id": "844e2571"})  # fmt: skip
-    ssm.add_response("get_parameter", {"Parameter": {"Name": PENDING, "Type": "String", "Value": value, "Version": 1}},
-                     {"Name": PENDING})  # fmt: skip
+    value = json.dumps(
+        {
+            "model_package_arn": ARN,
+            "endpoint_config_name": EXPECTED,
+            "previous_endpoint_config_name": PREVIOUS,
+            "event_id": "844e2571",
+        }
+    )
+    ssm.add_response(
+        "get_parameter",
+        {"Parameter": {"Name": PENDING, "Type": "String", "Value": value, "Version": 1}},
+        {"Name": PENDING},
+    )
 
 
 def expect_endpoint(sm, status: str, config: str, reason: str | None = None) -> None:
     response = {
-        "EndpointName": ENDPOINT, "EndpointArn": f"arn:aws:sagemaker:us-east-1:{ACCOUNT}:endpoint/{ENDPOINT}",
-        "EndpointConfigName": config, "EndpointStatus": status, "CreationTime": NOW, "LastModifiedTime": NOW,
-    }  # fmt: skip
+        "EndpointName": ENDPOINT,
+        "EndpointArn": f"arn:aws:sagemaker:us-east-1:{ACCOUNT}:endpoint/{ENDPOINT}",
+        "EndpointConfigName": config,
+        "EndpointStatus": status,
+        "CreationTime": NOW,
+        "LastModifiedTime": NOW,
+    }
     if reason:
         response["FailureReason"] = reason
     sm.add_response("describe_endpoint", response, {"EndpointName": ENDPOINT})
@@ -72,11 +85,18 @@ def expect_pending_cleared(ssm) -> None:
 def test_endpoint_on_the_expected_config_records_the_served_package(deploy_model, lambda_context, detail_type):
     expect_pending(deploy_model.ssm)
     expect_endpoint(deploy_model.sagemaker, "InService", EXPECTED)
-    deploy_model.ssm.add_response("put_parameter", {"Version": 4},
-                                  {"Name": SERVED, "Value": ARN, "Type": "String", "Overwrite": True})  # fmt: skip
-    deploy_model.sns.add_response("publish", {"MessageId": "m-1"}, {
-        "TopicArn": TOPIC, "Subject": Containing(ENDPOINT), "Message": Containing(ARN, EXPECTED, SERVED),
-    })  # fmt: skip
+    deploy_model.ssm.add_response(
+        "put_parameter", {"Version": 4}, {"Name": SERVED, "Value": ARN, "Type": "String", "Overwrite": True}
+    )
+    deploy_model.sns.add_response(
+        "publish",
+        {"MessageId": "m-1"},
+        {
+            "TopicArn": TOPIC,
+            "Subject": Containing(ENDPOINT),
+            "Message": Containing(ARN, EXPECTED, SERVED),
+        },
+    )
     expect_pending_cleared(deploy_model.ssm)
     result = deploy_model.handler.handler(endpoint_event(detail_type=detail_type), lambda_context)
     assert result == {"status": "verified", "package_arn": ARN, "endpoint_config": EXPECTED}
@@ -86,10 +106,15 @@ def test_a_silent_rollback_is_reported_as_a_failure_and_records_nothing(deploy_m
     expect_pending(deploy_model.ssm)
     # What SageMaker leaves after an alarm-triggered rollback: InService, on the old config.
     expect_endpoint(deploy_model.sagemaker, "InService", PREVIOUS, reason=ROLLBACK_REASON)
-    deploy_model.sns.add_response("publish", {"MessageId": "m-2"}, {
-        "TopicArn": TOPIC, "Subject": Containing("FAILED", ENDPOINT),
-        "Message": Containing(ARN, f"expected {EXPECTED}", f"endpoint config {PREVIOUS}", ROLLBACK_REASON),
-    })  # fmt: skip
+    deploy_model.sns.add_response(
+        "publish",
+        {"MessageId": "m-2"},
+        {
+            "TopicArn": TOPIC,
+            "Subject": Containing("FAILED", ENDPOINT),
+            "Message": Containing(ARN, f"expected {EXPECTED}", f"endpoint config {PREVIOUS}", ROLLBACK_REASON),
+        },
+    )
     expect_pending_cleared(deploy_model.ssm)
     # No put_parameter is queued: writing the served parameter would fail the stubbed call.
     with pytest.raises(deploy_model.verify.DeploymentRolledBack, match="model-latency-p99"):
@@ -102,9 +127,15 @@ def test_a_silent_rollback_is_reported_as_a_failure_and_records_nothing(deploy_m
 def test_a_failed_rollout_is_reported_as_a_failure(deploy_model, lambda_context, event_status, api_status):
     expect_pending(deploy_model.ssm)
     expect_endpoint(deploy_model.sagemaker, api_status, EXPECTED, reason="Container health check failed.")
-    deploy_model.sns.add_response("publish", {"MessageId": "m-3"}, {
-        "TopicArn": TOPIC, "Subject": Containing("FAILED"), "Message": Containing(ARN, api_status),
-    })  # fmt: skip
+    deploy_model.sns.add_response(
+        "publish",
+        {"MessageId": "m-3"},
+        {
+            "TopicArn": TOPIC,
+            "Subject": Containing("FAILED"),
+            "Message": Containing(ARN, api_status),
+        },
+    )
     expect_pending_cleared(deploy_model.ssm)
     with pytest.raises(deploy_model.verify.DeploymentRolledBack, match="Container health check failed"):
         deploy_model.handler.handler(endpoint_event(event_status), lambda_context)
@@ -114,9 +145,15 @@ def test_the_endpoint_deleted_during_the_rollout_is_a_failure(deploy_model, lamb
     expect_pending(deploy_model.ssm)
     missing = f'Could not find endpoint "{ENDPOINT}".'
     deploy_model.sagemaker.add_client_error("describe_endpoint", "ValidationException", missing)
-    deploy_model.sns.add_response("publish", {"MessageId": "m-4"}, {
-        "TopicArn": TOPIC, "Subject": Containing("FAILED"), "Message": Containing(ARN, "Deleted"),
-    })  # fmt: skip
+    deploy_model.sns.add_response(
+        "publish",
+        {"MessageId": "m-4"},
+        {
+            "TopicArn": TOPIC,
+            "Subject": Containing("FAILED"),
+            "Message": Containing(ARN, "Deleted"),
+        },
+    )
     expect_pending_cleared(deploy_model.ssm)
     with pytest.raises(deploy_model.verify.DeploymentRolledBack):
         deploy_model.handler.handler(endpoint_event(), lambda_context)

@@ -88,7 +88,11 @@ def test_malformed_event_is_logged_and_dropped(start_pipeline_module, sagemaker,
     assert [r.getMessage() for r in caplog.records if r.levelname == "WARNING"] == ["ignored event"]
 
 
-def test_a_failed_start_raises_so_eventbridge_retries_and_then_dead_letters(start_pipeline_module, sagemaker, lambda_context):
-    sagemaker.add_client_error("start_pipeline_execution", service_error_code="ThrottlingException", http_status_code=400)
+def test_a_failed_start_raises_so_eventbridge_retries_and_then_dead_letters(
+    start_pipeline_module, sagemaker, lambda_context
+):
+    sagemaker.add_client_error(
+        "start_pipeline_execution", service_error_code="ThrottlingException", http_status_code=400
+    )
     with pytest.raises(Exception, match="ThrottlingException"):
         start_pipeline_module.handler(s3_event("a/dt=1/_SUCCESS"), lambda_context)

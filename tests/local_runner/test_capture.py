@@ -24,8 +24,16 @@ from local_runner.capture import (
 from ml_code.monitoring.record_preprocessor import record_texts
 
 MOMENT = datetime(2026, 12, 2, 3, 4, 5, 678000, tzinfo=UTC)
-ANSWER = [{"label": "positive", "sentiment": 2, "score": 0.9, "num_tokens": 5, "truncated": False,
-           "probabilities": {"negative": 0.05, "neutral": 0.05, "positive": 0.9}}]  # fmt: skip
+ANSWER = [
+    {
+        "label": "positive",
+        "sentiment": 2,
+        "score": 0.9,
+        "num_tokens": 5,
+        "truncated": False,
+        "probabilities": {"negative": 0.05, "neutral": 0.05, "positive": 0.9},
+    }
+]
 
 
 class _Stub(BaseHTTPRequestHandler):
@@ -37,7 +45,7 @@ class _Stub(BaseHTTPRequestHandler):
         pass
 
     def do_GET(self):
-        self._reply(200, b"{\"status\": \"Healthy\"}\n", "application/json")
+        self._reply(200, b'{"status": "Healthy"}\n', "application/json")
 
     def do_POST(self):
         body = self.rfile.read(int(self.headers["Content-Length"]))
@@ -98,11 +106,19 @@ def test_an_answered_invocation_is_forwarded_unchanged_and_captured_in_its_hour_
     assert path.suffix == ".jsonl" and len(path.stem) == 36  # <uuid>.jsonl
     (record,) = _lines(tmp_path)
     assert record["captureData"] == {
-        "endpointInput": {"observedContentType": "application/json", "mode": "INPUT",
-                          "data": body.decode(), "encoding": "JSON"},
-        "endpointOutput": {"observedContentType": "application/json", "mode": "OUTPUT",
-                           "data": json.dumps(ANSWER), "encoding": "JSON"},
-    }  # fmt: skip
+        "endpointInput": {
+            "observedContentType": "application/json",
+            "mode": "INPUT",
+            "data": body.decode(),
+            "encoding": "JSON",
+        },
+        "endpointOutput": {
+            "observedContentType": "application/json",
+            "mode": "OUTPUT",
+            "data": json.dumps(ANSWER),
+            "encoding": "JSON",
+        },
+    }
     metadata = record["eventMetadata"]
     assert metadata["inferenceId"] == "review-7" and metadata["inferenceTime"] == "2026-12-02T03:04:05Z"
     assert len(metadata["eventId"]) == 36 and record["eventVersion"] == "0"
@@ -152,17 +168,27 @@ def test_records_of_different_hours_go_to_their_own_folders(tmp_path):
 
 @pytest.mark.parametrize(
     ("content_type", "encoding"),
-    [("application/json", "JSON"), ("application/json; charset=utf-8", "JSON"), ("application/jsonlines", "JSON"),
-     ("text/csv", "CSV"), ("application/x-npy", "BASE64"), (None, "BASE64")],
-)  # fmt: skip
+    [
+        ("application/json", "JSON"),
+        ("application/json; charset=utf-8", "JSON"),
+        ("application/jsonlines", "JSON"),
+        ("text/csv", "CSV"),
+        ("application/x-npy", "BASE64"),
+        (None, "BASE64"),
+    ],
+)
 def test_bodies_are_text_for_the_capture_header_content_types_and_base64_otherwise(content_type, encoding):
     assert encoding_for(content_type) == encoding
     record = capture_record("héllo".encode(), content_type, b"\xff\x00", "application/octet-stream", MOMENT)
     request, response = record["captureData"]["endpointInput"], record["captureData"]["endpointOutput"]
     assert request["encoding"] == encoding
     assert request["data"] == ("héllo" if encoding != "BASE64" else base64.b64encode("héllo".encode()).decode())
-    assert response == {"observedContentType": "application/octet-stream", "mode": "OUTPUT",
-                        "data": base64.b64encode(b"\xff\x00").decode(), "encoding": "BASE64"}  # fmt: skip
+    assert response == {
+        "observedContentType": "application/octet-stream",
+        "mode": "OUTPUT",
+        "data": base64.b64encode(b"\xff\x00").decode(),
+        "encoding": "BASE64",
+    }
     assert "inferenceId" not in record["eventMetadata"]  # only when the caller gave one
 
 

@@ -19,13 +19,21 @@ SAGEMAKER_FORMAT = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 DEFINITION = {
     "Version": "2020-12-01",
     "Parameters": [],
-    "Steps": [{
-        "Name": "Show",
-        "Type": "Fail",
-        "Arguments": {"ErrorMessage": {"Std:Join": {"On": " ", "Values": [
-            {"Get": "Execution.StartDateTime"}, {"Get": "Execution.CurrentDateTime"}]}}},
-    }],
-}  # fmt: skip
+    "Steps": [
+        {
+            "Name": "Show",
+            "Type": "Fail",
+            "Arguments": {
+                "ErrorMessage": {
+                    "Std:Join": {
+                        "On": " ",
+                        "Values": [{"Get": "Execution.StartDateTime"}, {"Get": "Execution.CurrentDateTime"}],
+                    }
+                }
+            },
+        }
+    ],
+}
 
 
 def _execution(tmp_path, start_time=None) -> PipelineExecution:
@@ -53,9 +61,14 @@ def test_start_datetime_is_utc_with_milliseconds_and_z_as_sagemaker_renders_it()
 
 
 @pytest.mark.parametrize(
-    "text", ["2026-12-02T03:00:12.345Z", "2026-12-02T03:00:12.345z", "2026-12-02T04:00:12.345+01:00",
-             "2026-12-02T03:00:12.345"],
-)  # fmt: skip
+    "text",
+    [
+        "2026-12-02T03:00:12.345Z",
+        "2026-12-02T03:00:12.345z",
+        "2026-12-02T04:00:12.345+01:00",
+        "2026-12-02T03:00:12.345",
+    ],
+)
 def test_window_ends_parse_with_a_zone_or_as_utc(text):
     assert parse_datetime(text) == datetime(2026, 12, 2, 3, 0, 12, 345000, tzinfo=UTC)
 

@@ -53,8 +53,11 @@ def test_the_capture_folder_is_the_endpoints_folder_of_the_capture_dir(tmp_path)
 
 
 def _register(registry: LocalRegistry, run_folder, metadata: dict | None) -> int:
-    package = {"ModelPackageGroupName": "g", "ModelApprovalStatus": "PendingManualApproval",
-               "Local": {"RunFolder": str(run_folder)}}  # fmt: skip
+    package = {
+        "ModelPackageGroupName": "g",
+        "ModelApprovalStatus": "PendingManualApproval",
+        "Local": {"RunFolder": str(run_folder)},
+    }
     if metadata is not None:
         package["CustomerMetadataProperties"] = metadata
     return registry.register(package, {}, "us-east-1", "000000000000")["ModelPackageVersion"]
@@ -76,8 +79,9 @@ def test_the_default_reference_is_the_newest_approved_versions_in_its_run_folder
     registry.set_status("g", _register(registry, run_folder, None), "Approved")
     with pytest.raises(RegistryError, match="records no CustomerMetadataProperties"):
         approved_reference(registry, None)
-    registry.set_status("g", _register(registry, tmp_path / "gone", {"MonitoringReferenceUri": REFERENCE_URI}),
-                        "Approved")  # fmt: skip
+    registry.set_status(
+        "g", _register(registry, tmp_path / "gone", {"MonitoringReferenceUri": REFERENCE_URI}), "Approved"
+    )
     with pytest.raises(RegistryError, match="is not in its run folder"):
         approved_reference(registry, None)
 
@@ -106,12 +110,15 @@ def test_monitor_needs_the_endpoints_capture_folder(tmp_path, capsys):
 def test_the_summary_names_the_report_and_the_drifted_features(tmp_path):
     report = {
         "records_analysed": 40,
-        "drift": {"drifted_share": 0.5, "features": {
-            "review_length": {"score": 1.7, "threshold": 0.1, "method": "wasserstein", "drifted": True},
-            "confidence": {"score": 0.02, "threshold": 0.1, "method": "wasserstein", "drifted": False}}},
-        "model_quality": {"labelled_records": 40, "accuracy": 0.5, "macro_f1": 0.4, "recall": {},
-                          "accuracy_drop": 0.1},
-    }  # fmt: skip
+        "drift": {
+            "drifted_share": 0.5,
+            "features": {
+                "review_length": {"score": 1.7, "threshold": 0.1, "method": "wasserstein", "drifted": True},
+                "confidence": {"score": 0.02, "threshold": 0.1, "method": "wasserstein", "drifted": False},
+            },
+        },
+        "model_quality": {"labelled_records": 40, "accuracy": 0.5, "macro_f1": 0.4, "recall": {}, "accuracy_drop": 0.1},
+    }
     (tmp_path / "report.json").write_text(json.dumps(report))
     (tmp_path / "metrics.json").write_text("{}")
     text = "\n".join(summary_lines(tmp_path))

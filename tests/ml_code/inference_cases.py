@@ -37,15 +37,23 @@ GOOD = [
     _json_case("json-list", ["great", "awful fabric", "it is ok"]),
     _json_case("json-charset-and-utf8", ["très jolie", "über"], content_type=JSON + "; charset=utf-8"),
     # U+2028 is a line separator to str.splitlines but legal inside a JSON string.
-    Case("jsonlines-objects", '{"inputs": "soft\u2028fabric"}\n{"inputs": "itchy"}\n'.encode(), JSONLINES,
-         ["soft\u2028fabric", "itchy"]),
+    Case(
+        "jsonlines-objects",
+        '{"inputs": "soft\u2028fabric"}\n{"inputs": "itchy"}\n'.encode(),
+        JSONLINES,
+        ["soft\u2028fabric", "itchy"],
+    ),
     Case("jsonlines-strings-no-final-newline", b'"soft"\n\n"itchy"', "application/x-jsonlines", ["soft", "itchy"]),
-    Case("csv-quoted-commas-and-lines", b'"Great, fits well"\r\n"runs small,\nsize up"\nawful\n', CSV,
-         ["Great, fits well", "runs small,\nsize up", "awful"]),
+    Case(
+        "csv-quoted-commas-and-lines",
+        b'"Great, fits well"\r\n"runs small,\nsize up"\nawful\n',
+        CSV,
+        ["Great, fits well", "runs small,\nsize up", "awful"],
+    ),
     Case("csv-inputs-header", b"inputs\ngreat\nbad\n", CSV, ["great", "bad"]),
     _json_case("json-accept-jsonlines", ["a", "b"], accept=JSONLINES),
     _json_case("json-accept-any", "a", accept="*/*"),
-]  # fmt: skip
+]
 
 BAD = [
     Case("malformed-json", b'{"inputs": "x"', JSON, "request body is not valid JSON"),
@@ -57,19 +65,26 @@ BAD = [
     Case("number-text", _json({"inputs": ["fine", 42]}), JSON, "text 1 is a JSON number, not a string"),
     Case("null-inputs", _json({"inputs": None}), JSON, "text 0 is a JSON null, not a string"),
     Case("nested-list", _json({"inputs": [["a"]]}), JSON, "text 0 is a JSON array, not a string"),
-    Case("too-many-texts", _json({"inputs": ["ok"] * (MAX_TEXTS + 1)}), JSON,
-         f"the limit is {MAX_TEXTS} (MAX_TEXTS_PER_REQUEST)"),
-    Case("text-too-long", _json({"inputs": ["x" * (MAX_CHARS + 1)]}), JSON,
-         f"the limit is {MAX_CHARS} (MAX_CHARS_PER_TEXT)"),
+    Case(
+        "too-many-texts",
+        _json({"inputs": ["ok"] * (MAX_TEXTS + 1)}),
+        JSON,
+        f"the limit is {MAX_TEXTS} (MAX_TEXTS_PER_REQUEST)",
+    ),
+    Case(
+        "text-too-long",
+        _json({"inputs": ["x" * (MAX_CHARS + 1)]}),
+        JSON,
+        f"the limit is {MAX_CHARS} (MAX_CHARS_PER_TEXT)",
+    ),
     Case("unsupported-content-type", b"great dress", "text/plain", "unsupported content type 'text/plain'"),
     Case("jsonlines-malformed-line", b'{"inputs": "a"}\nnot json\n', JSONLINES, "line 2 is not valid JSON"),
     Case("jsonlines-list-per-line", b'{"inputs": ["a", "b"]}\n', JSONLINES, "line 1 must be"),
     Case("jsonlines-not-utf8", b'"caf\xe9"\n', JSONLINES, "request body is not UTF-8 text"),
     Case("csv-two-columns", b"great,dress\n", CSV, "CSV row 1 has 2 columns"),
     Case("csv-empty-cell", b'good\n""\n', CSV, "text 1 is empty"),
-    Case("unsupported-accept", _json({"inputs": "a"}), JSON, "unsupported Accept type 'text/html'",
-         accept="text/html"),
-]  # fmt: skip
+    Case("unsupported-accept", _json({"inputs": "a"}), JSON, "unsupported Accept type 'text/html'", accept="text/html"),
+]
 
 
 def ids(cases: list[Case]) -> list[str]:

@@ -23,8 +23,8 @@ LEAN = {"negative": (0.7, 0.2, 0.1), "neutral": (0.25, 0.5, 0.25), "positive": (
 
 def fake_answer(text: str, stars: int) -> dict:
     wobble = [int(hashlib.sha256(f"{i}:{text}".encode()).hexdigest()[:8], 16) / 2**32 for i in range(3)]
-    raw = [base + 0.45 * w for base, w in zip(LEAN[sentiment_for_stars(stars).name], wobble)]
-    probabilities = {label: value / sum(raw) for label, value in zip(LABELS, raw)}
+    raw = [base + 0.45 * w for base, w in zip(LEAN[sentiment_for_stars(stars).name], wobble, strict=False)]
+    probabilities = {label: value / sum(raw) for label, value in zip(LABELS, raw, strict=False)}
     label = max(probabilities, key=probabilities.get)
     tokens = len(text) // 4 + 2
     return {
@@ -42,7 +42,7 @@ def reviews(path: Path) -> list[tuple[str, int]]:
 
     frame = pd.read_csv(path, index_col=0)
     frame = frame[frame["Review Text"].notna()]
-    return list(zip(frame["Review Text"].astype(str), frame["Rating"].astype(int)))
+    return list(zip(frame["Review Text"].astype(str), frame["Rating"].astype(int), strict=False))
 
 
 def write_reference(folder: Path, items: list[tuple[str, int]]) -> Path:

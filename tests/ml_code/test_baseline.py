@@ -55,12 +55,28 @@ def run(tmp_path_factory, trained, splits):
     model_dir = out / "model"
     model_dir.mkdir()
     (model_dir / "model.tar.gz").write_bytes((trained / "model.tar.gz").read_bytes())
-    baseline.main([
-        "--model-dir", str(model_dir), "--train-dir", str(train_dir), "--report-dir", str(report_dir),
-        "--dataset-dir", str(out / "dataset"), "--summary-dir", str(out / "summary"),
-        "--reference-dir", str(out / "reference"), "--max-records", str(RECORDS), "--chunk-size", "100",
-        "--exit-message-file", str(out / "message"),
-    ])  # fmt: skip
+    baseline.main(
+        [
+            "--model-dir",
+            str(model_dir),
+            "--train-dir",
+            str(train_dir),
+            "--report-dir",
+            str(report_dir),
+            "--dataset-dir",
+            str(out / "dataset"),
+            "--summary-dir",
+            str(out / "summary"),
+            "--reference-dir",
+            str(out / "reference"),
+            "--max-records",
+            str(RECORDS),
+            "--chunk-size",
+            "100",
+            "--exit-message-file",
+            str(out / "message"),
+        ]
+    )
     with open(out / "dataset" / "baseline.csv", newline="", encoding="utf-8") as handle:
         reader = csv.DictReader(handle)
         header, rows = reader.fieldnames, list(reader)
@@ -157,14 +173,26 @@ def test_baseline_rows_equal_what_the_record_preprocessor_makes_of_the_same_revi
 @pytest.mark.parametrize(
     ("available", "shares", "limit", "expected"),
     [
-        ({"negative": 300, "neutral": 300, "positive": 300}, {"negative": 0.1, "neutral": 0.1, "positive": 0.8}, 5000,
-         {"negative": 37, "neutral": 37, "positive": 300}),  # the rarest class in its share bounds the total
-        ({"negative": 9000, "neutral": 9000, "positive": 9000}, {"negative": 0.25, "neutral": 0.25, "positive": 0.5},
-         1000, {"negative": 250, "neutral": 250, "positive": 500}),
-        ({"negative": 0, "neutral": 50, "positive": 50}, {"negative": 0.5, "neutral": 0.25, "positive": 0.25}, 1000,
-         {"neutral": 50, "positive": 50}),  # a class the split lacks is left out, the rest re-weighted
+        (
+            {"negative": 300, "neutral": 300, "positive": 300},
+            {"negative": 0.1, "neutral": 0.1, "positive": 0.8},
+            5000,
+            {"negative": 37, "neutral": 37, "positive": 300},
+        ),  # the rarest class in its share bounds the total
+        (
+            {"negative": 9000, "neutral": 9000, "positive": 9000},
+            {"negative": 0.25, "neutral": 0.25, "positive": 0.5},
+            1000,
+            {"negative": 250, "neutral": 250, "positive": 500},
+        ),
+        (
+            {"negative": 0, "neutral": 50, "positive": 50},
+            {"negative": 0.5, "neutral": 0.25, "positive": 0.25},
+            1000,
+            {"neutral": 50, "positive": 50},
+        ),  # a class the split lacks is left out, the rest re-weighted
     ],
-)  # fmt: skip
+)
 def test_quotas(available, shares, limit, expected):
     assert quotas(available, shares, limit) == expected
 

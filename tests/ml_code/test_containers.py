@@ -16,7 +16,9 @@ def test_local_transformers_is_the_inference_containers_and_between_it_and_train
     local = _major_minor(transformers.__version__)
     # make serve runs SageMaker's inference toolkit: it must see the endpoint's exact version.
     assert transformers.__version__ == INFERENCE_IMAGE.transformers_version
-    assert _major_minor(INFERENCE_IMAGE.transformers_version) <= local <= _major_minor(TRAINING_IMAGE.transformers_version)
+    assert (
+        _major_minor(INFERENCE_IMAGE.transformers_version) <= local <= _major_minor(TRAINING_IMAGE.transformers_version)
+    )
 
 
 def test_images_use_torch_2_and_python_3():

@@ -9,7 +9,13 @@ from ml_code.common.labels import ID2LABEL, LABEL2ID, SENTIMENTS, sentiment_for_
 
 @pytest.mark.parametrize(
     ("stars", "name", "value", "label_id"),
-    [(1, "negative", -1, 0), (2, "negative", -1, 0), (3, "neutral", 0, 1), (4, "positive", 1, 2), (5, "positive", 1, 2)],
+    [
+        (1, "negative", -1, 0),
+        (2, "negative", -1, 0),
+        (3, "neutral", 0, 1),
+        (4, "positive", 1, 2),
+        (5, "positive", 1, 2),
+    ],
 )
 def test_stars_map_to_the_course_sentiments(stars, name, value, label_id):
     sentiment = sentiment_for_stars(stars)

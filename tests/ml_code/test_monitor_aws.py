@@ -42,13 +42,20 @@ def test_s3_listing_pages_and_streamed_gzip_lines(s3):
     )
     assert storage.subfolders("s3://b/cap/ep") == ["Blue", "Green"]
     hour = {"Bucket": "b", "Prefix": "cap/ep/Blue/2026/12/02/02/"}
-    s3.add_response("list_objects_v2", {"Contents": [{"Key": "cap/ep/Blue/2026/12/02/02/a.jsonl"}],
-                                        "IsTruncated": True, "NextContinuationToken": "t"}, hour)  # fmt: skip
-    s3.add_response("list_objects_v2", {"Contents": [{"Key": "cap/ep/Blue/2026/12/02/02/b.jsonl.gz"}]},
-                    {**hour, "ContinuationToken": "t"})  # fmt: skip
+    s3.add_response(
+        "list_objects_v2",
+        {"Contents": [{"Key": "cap/ep/Blue/2026/12/02/02/a.jsonl"}], "IsTruncated": True, "NextContinuationToken": "t"},
+        hour,
+    )
+    s3.add_response(
+        "list_objects_v2",
+        {"Contents": [{"Key": "cap/ep/Blue/2026/12/02/02/b.jsonl.gz"}]},
+        {**hour, "ContinuationToken": "t"},
+    )
     assert list(storage.files("s3://b/cap/ep/Blue/2026/12/02/02")) == [
-        "s3://b/cap/ep/Blue/2026/12/02/02/a.jsonl", "s3://b/cap/ep/Blue/2026/12/02/02/b.jsonl.gz",
-    ]  # fmt: skip
+        "s3://b/cap/ep/Blue/2026/12/02/02/a.jsonl",
+        "s3://b/cap/ep/Blue/2026/12/02/02/b.jsonl.gz",
+    ]
     text = 'one\n{"a": "x\u2028y"}\r\nthree'
     s3.add_response("get_object", _body(gzip.compress(text.encode())), {"Bucket": "b", "Key": "k.jsonl.gz"})
     assert list(storage.lines("s3://b/k.jsonl.gz", chunk_size=4)) == ["one", '{"a": "x\u2028y"}\r', "three"]
@@ -58,20 +65,30 @@ def _clients(monkeypatch, package: dict):
     ssm, sagemaker = boto3.client("ssm", **KEYS), boto3.client("sagemaker", **KEYS)
     ssm_stub, sm_stub = Stubber(ssm), Stubber(sagemaker)
     ssm_stub.add_response("get_parameter", {"Parameter": {"Name": "/p/served", "Value": ARN}}, {"Name": "/p/served"})
-    sm_stub.add_response("describe_model_package", {
-        "ModelPackageName": "roberta-sentiment-dev-sentiment", "ModelPackageArn": ARN,
-        "CreationTime": "2026-11-30T00:00:00Z", "ModelPackageStatus": "Completed",
-        "ModelPackageStatusDetails": {"ValidationStatuses": [], "ImageScanStatuses": []}, **package,
-    }, {"ModelPackageName": ARN})  # fmt: skip
+    sm_stub.add_response(
+        "describe_model_package",
+        {
+            "ModelPackageName": "roberta-sentiment-dev-sentiment",
+            "ModelPackageArn": ARN,
+            "CreationTime": "2026-11-30T00:00:00Z",
+            "ModelPackageStatus": "Completed",
+            "ModelPackageStatusDetails": {"ValidationStatuses": [], "ImageScanStatuses": []},
+            **package,
+        },
+        {"ModelPackageName": ARN},
+    )
     monkeypatch.setattr(monitor, "aws", lambda service: {"ssm": ssm, "sagemaker": sagemaker}[service])
     return ssm, sagemaker, ssm_stub, sm_stub
 
 
 SERVED_PACKAGE = {
     "CustomerMetadataProperties": {"MonitoringReferenceUri": "s3://models/baselines/exec-1/reference"},
-    "ModelMetrics": {"ModelQuality": {"Statistics": {"ContentType": "application/json",
-                                                     "S3Uri": "s3://models/evaluation/exec-1/evaluation.json"}}},
-}  # fmt: skip
+    "ModelMetrics": {
+        "ModelQuality": {
+            "Statistics": {"ContentType": "application/json", "S3Uri": "s3://models/evaluation/exec-1/evaluation.json"}
+        }
+    },
+}
 
 
 def test_served_resolves_the_reference_and_evaluation_of_the_package_the_endpoint_serves(monkeypatch):
@@ -95,25 +112,46 @@ def test_served_resolves_the_reference_and_evaluation_of_the_package_the_endpoin
 
 def test_the_whole_job_on_s3_with_the_served_reference(monkeypatch, s3, tmp_path):
     texts = [f"lovely soft dress number {i} fits well and the colour is warm" for i in range(40)]
-    reference_csv = (write_reference(tmp_path / "ref", [(t, 1 + i % 5) for i, t in enumerate(texts)]) / "reference.csv")
+    reference_csv = write_reference(tmp_path / "ref", [(t, 1 + i % 5) for i, t in enumerate(texts)]) / "reference.csv"
     evaluation = json.dumps({"multiclass_classification_metrics": {"accuracy": {"value": 0.8}}}).encode()
     capture = "".join(line(f"e{i}", [texts[i]], [5], inference_id=f"id{i}") + "\n" for i in range(10)).encode()
     _, _, ssm_stub, sm_stub = _clients(monkeypatch, SERVED_PACKAGE)
-    s3.add_response("get_object", _body(reference_csv.read_bytes()),
-                    {"Bucket": "models", "Key": "baselines/exec-1/reference/reference.csv"})  # fmt: skip
+    s3.add_response(
+        "get_object",
+        _body(reference_csv.read_bytes()),
+        {"Bucket": "models", "Key": "baselines/exec-1/reference/reference.csv"},
+    )
     s3.add_response("get_object", _body(evaluation), {"Bucket": "models", "Key": "evaluation/exec-1/evaluation.json"})
-    s3.add_response("list_objects_v2", {"CommonPrefixes": [{"Prefix": "cap/ep/AllTraffic/"}]},
-                    {"Bucket": "cap-bucket", "Prefix": "cap/ep/", "Delimiter": "/"})  # fmt: skip
-    s3.add_response("list_objects_v2", {"Contents": [{"Key": "cap/ep/AllTraffic/2026/12/02/02/x.jsonl"}]},
-                    {"Bucket": "cap-bucket", "Prefix": "cap/ep/AllTraffic/2026/12/02/02/"})  # fmt: skip
-    s3.add_response("get_object", _body(capture),
-                    {"Bucket": "cap-bucket", "Key": "cap/ep/AllTraffic/2026/12/02/02/x.jsonl"})  # fmt: skip
+    s3.add_response(
+        "list_objects_v2",
+        {"CommonPrefixes": [{"Prefix": "cap/ep/AllTraffic/"}]},
+        {"Bucket": "cap-bucket", "Prefix": "cap/ep/", "Delimiter": "/"},
+    )
+    s3.add_response(
+        "list_objects_v2",
+        {"Contents": [{"Key": "cap/ep/AllTraffic/2026/12/02/02/x.jsonl"}]},
+        {"Bucket": "cap-bucket", "Prefix": "cap/ep/AllTraffic/2026/12/02/02/"},
+    )
+    s3.add_response(
+        "get_object", _body(capture), {"Bucket": "cap-bucket", "Key": "cap/ep/AllTraffic/2026/12/02/02/x.jsonl"}
+    )
     with ssm_stub, sm_stub:
-        monitor.main([
-            "--capture-uri", "s3://cap-bucket/cap/ep", "--window-end", "2026-12-02T03:00:12.345Z",
-            "--reference-uri", "served", "--served-package-parameter", "/p/served",
-            "--report-dir", str(tmp_path / "report"), "--exit-message-file", str(tmp_path / "message"),
-        ])  # fmt: skip
+        monitor.main(
+            [
+                "--capture-uri",
+                "s3://cap-bucket/cap/ep",
+                "--window-end",
+                "2026-12-02T03:00:12.345Z",
+                "--reference-uri",
+                "served",
+                "--served-package-parameter",
+                "/p/served",
+                "--report-dir",
+                str(tmp_path / "report"),
+                "--exit-message-file",
+                str(tmp_path / "message"),
+            ]
+        )
     report = json.loads((tmp_path / "report" / "2026/12/02/03" / "report.json").read_text())
     assert report["reference"]["model_package_arn"] == ARN and report["reference"]["rows"] == 40
     assert report["reference"]["evaluation_accuracy"] == 0.8
@@ -123,10 +161,18 @@ def test_the_whole_job_on_s3_with_the_served_reference(monkeypatch, s3, tmp_path
 def test_an_unreadable_s3_reference_fails_the_job_with_a_message(s3, tmp_path):
     s3.add_client_error("get_object", "AccessDenied", "Access Denied", 403)
     with pytest.raises(SystemExit):
-        monitor.main([
-            "--capture-uri", "s3://cap-bucket/cap/ep", "--reference-uri", "s3://models/ref/",
-            "--report-dir", str(tmp_path / "report"), "--exit-message-file", str(tmp_path / "message"),
-        ])  # fmt: skip
+        monitor.main(
+            [
+                "--capture-uri",
+                "s3://cap-bucket/cap/ep",
+                "--reference-uri",
+                "s3://models/ref/",
+                "--report-dir",
+                str(tmp_path / "report"),
+                "--exit-message-file",
+                str(tmp_path / "message"),
+            ]
+        )
     message = (tmp_path / "message").read_text()
     assert message.startswith("reference s3://models/ref/reference.csv is missing or unreadable: AccessDenied")
     assert "AccessDenied" in message

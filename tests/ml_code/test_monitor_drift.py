@@ -51,10 +51,22 @@ def _run(tmp_path, reference, items) -> dict:
     write_capture(capture, HOUR, lines[:half], variant="Blue", name="first")
     write_capture(capture, HOUR, lines[half:], variant="Green", name="second")
     report_dir = tmp_path / "report"
-    monitor.main([
-        "--capture-uri", str(capture), "--window-end", END, "--reference-uri", str(reference),
-        "--report-dir", str(report_dir), "--endpoint-name", "ep", "--exit-message-file", str(tmp_path / "message"),
-    ])  # fmt: skip
+    monitor.main(
+        [
+            "--capture-uri",
+            str(capture),
+            "--window-end",
+            END,
+            "--reference-uri",
+            str(reference),
+            "--report-dir",
+            str(report_dir),
+            "--endpoint-name",
+            "ep",
+            "--exit-message-file",
+            str(tmp_path / "message"),
+        ]
+    )
     folder = report_dir / "2026/12/02/03"  # named after the window end
     assert sorted(p.name for p in folder.iterdir()) == ["metrics.json", "report.html", "report.json"]
     return json.loads((folder / "report.json").read_text())
@@ -87,7 +99,5 @@ def test_one_star_reviews_cut_to_20_characters_drift(real, tmp_path):
     assert features["review_text"]["score"] > 0.9  # the domain classifier tells them apart at once
     assert report["drift"]["drifted_share"] >= 0.6
     data = json.loads((tmp_path / "report" / "2026/12/02/03" / "metrics.json").read_text())["MetricData"]
-    drifted = {
-        d["Dimensions"][1]["Value"]: d["Value"] for d in data if d["MetricName"] == "FeatureDrifted"
-    }
+    drifted = {d["Dimensions"][1]["Value"]: d["Value"] for d in data if d["MetricName"] == "FeatureDrifted"}
     assert drifted["review_text"] == drifted["predicted_label"] == 1.0

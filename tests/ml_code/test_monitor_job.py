@@ -51,26 +51,45 @@ def _line(event_id: str, inference_id: str | None, predicted: list[str], content
 
 
 def _main(tmp_path, capture_uri, reference_uri, *extra: str) -> tuple[dict, dict]:
-    monitor.main([
-        "--capture-uri", str(capture_uri), "--window-end", END, "--reference-uri", str(reference_uri),
-        "--report-dir", str(tmp_path / "report"), "--endpoint-name", "ep",
-        "--exit-message-file", str(tmp_path / "message"), *extra,
-    ])  # fmt: skip
+    monitor.main(
+        [
+            "--capture-uri",
+            str(capture_uri),
+            "--window-end",
+            END,
+            "--reference-uri",
+            str(reference_uri),
+            "--report-dir",
+            str(tmp_path / "report"),
+            "--endpoint-name",
+            "ep",
+            "--exit-message-file",
+            str(tmp_path / "message"),
+            *extra,
+        ]
+    )
     folder = tmp_path / "report" / "2026/12/02/03"
     return json.loads((folder / "report.json").read_text()), json.loads((folder / "metrics.json").read_text())
 
 
 def _metrics(data: dict) -> dict:
     """{(name, extra dimension value or None): value}."""
-    return {(d["MetricName"], d["Dimensions"][1]["Value"] if len(d["Dimensions"]) > 1 else None): d["Value"]
-            for d in data["MetricData"]}  # fmt: skip
+    return {
+        (d["MetricName"], d["Dimensions"][1]["Value"] if len(d["Dimensions"]) > 1 else None): d["Value"]
+        for d in data["MetricData"]
+    }
 
 
 @pytest.mark.parametrize(
     "text",
-    ["2026-12-02T03:00:12.345Z", "2026-12-02T03:00:12Z", "2026-12-02T03:00:12+00:00", "2026-12-02T04:00:12+01:00",
-     "2026-12-02T03:00:12"],
-)  # fmt: skip
+    [
+        "2026-12-02T03:00:12.345Z",
+        "2026-12-02T03:00:12Z",
+        "2026-12-02T03:00:12+00:00",
+        "2026-12-02T04:00:12+01:00",
+        "2026-12-02T03:00:12",
+    ],
+)
 def test_window_end_accepts_sagemakers_start_datetime_renderings(text):
     end = capture.parse_time(text)
     assert end.replace(microsecond=0) == datetime(2026, 12, 2, 3, 0, 12, tzinfo=UTC)
@@ -95,36 +114,54 @@ def test_reservoir_keeps_a_bounded_uniform_sample():
 
 def test_ground_truth_joins_by_inference_id_and_gives_the_hand_computed_figures(tmp_path, reference):
     captured = tmp_path / "capture"
-    write_capture(captured, WINDOW, [
-        _line("e1", "a", ["negative"]),
-        _line("e2", "b", ["positive", "neutral", "negative"]),
-        _line("e3", "f", ["neutral"]),
-        _line("e4", None, ["positive"]),  # no InferenceId: traffic for drift only
-    ])  # fmt: skip
+    write_capture(
+        captured,
+        WINDOW,
+        [
+            _line("e1", "a", ["negative"]),
+            _line("e2", "b", ["positive", "neutral", "negative"]),
+            _line("e3", "f", ["neutral"]),
+            _line("e4", None, ["positive"]),  # no InferenceId: traffic for drift only
+        ],
+    )
     write_capture(captured, "2026/12/01/20", [_line("e5", "c", ["positive"])])  # within the 24 h
     write_capture(captured, "2026/12/01/01", [_line("e6", "d", ["positive"])])  # older: not joined
     truth = tmp_path / "truth" / "2026" / "12"
     truth.mkdir(parents=True)
-    (truth / "labels.jsonl").write_text("\n".join([
-        json.dumps({"inference_id": "a", "label": "negative"}),
-        json.dumps({"inference_id": "b", "index": 0, "label": "positive"}),
-        json.dumps({"inference_id": "b", "index": 2, "star_rating": 3}),  # neutral; predicted negative
-        json.dumps({"inference_id": "b", "label": "positive"}),  # which of b's three texts? ambiguous
-        json.dumps({"inference_id": "b", "index": 5, "label": "positive"}),  # b has three texts: ambiguous
-        json.dumps({"inference_id": "c", "star_rating": 1}),  # negative; predicted positive
-        json.dumps({"inference_id": "f", "label": "neutral"}),
-        json.dumps({"inference_id": "d", "label": "positive"}),  # outside the ground-truth hours
-        json.dumps({"inference_id": "e", "label": "very good"}),
-        json.dumps({"inference_id": "zzz", "star_rating": 5}),  # never captured
-        json.dumps({"inference_id": "g", "star_rating": 9}),
-        "not json",
-        json.dumps({"label": "positive"}),
-    ]) + "\n")  # fmt: skip
+    (truth / "labels.jsonl").write_text(
+        "\n".join(
+            [
+                json.dumps({"inference_id": "a", "label": "negative"}),
+                json.dumps({"inference_id": "b", "index": 0, "label": "positive"}),
+                json.dumps({"inference_id": "b", "index": 2, "star_rating": 3}),  # neutral; predicted negative
+                json.dumps({"inference_id": "b", "label": "positive"}),  # which of b's three texts? ambiguous
+                json.dumps({"inference_id": "b", "index": 5, "label": "positive"}),  # b has three texts: ambiguous
+                json.dumps({"inference_id": "c", "star_rating": 1}),  # negative; predicted positive
+                json.dumps({"inference_id": "f", "label": "neutral"}),
+                json.dumps({"inference_id": "d", "label": "positive"}),  # outside the ground-truth hours
+                json.dumps({"inference_id": "e", "label": "very good"}),
+                json.dumps({"inference_id": "zzz", "star_rating": 5}),  # never captured
+                json.dumps({"inference_id": "g", "star_rating": 9}),
+                "not json",
+                json.dumps({"label": "positive"}),
+            ]
+        )
+        + "\n"
+    )
     (truth / "README.txt").write_text("not a label file")
     evaluation = tmp_path / "evaluation.json"
     evaluation.write_text(json.dumps({"multiclass_classification_metrics": {"accuracy": {"value": 0.9}}}))
-    report, data = _main(tmp_path, captured, reference, "--ground-truth-uri", str(tmp_path / "truth"),
-                         "--evaluation-uri", str(evaluation), "--accuracy-margin", "0.05")  # fmt: skip
+    report, data = _main(
+        tmp_path,
+        captured,
+        reference,
+        "--ground-truth-uri",
+        str(tmp_path / "truth"),
+        "--evaluation-uri",
+        str(evaluation),
+        "--accuracy-margin",
+        "0.05",
+    )
     # truth    negative positive neutral  negative neutral
     # predicted negative positive negative positive neutral
     quality = report["model_quality"]
@@ -182,8 +219,12 @@ def test_bad_lines_are_counted_and_the_good_ones_still_judged(tmp_path, referenc
     assert (counts["malformed_lines"], counts["unknown_content_type"], counts["unreadable_records"]) == (2, 1, 1)
     assert counts["ground_truth_unknown_id"] == 0 and report["model_quality"] is None
     assert report["status"] == "ok" and _metrics(data)[("RecordsAnalysed", None)] == 5
-    assert {name for name, _ in _metrics(data)} == {"RecordsAnalysed", "DriftedFeatureShare", "FeatureDriftScore",
-                                                   "FeatureDrifted"}  # fmt: skip
+    assert {name for name, _ in _metrics(data)} == {
+        "RecordsAnalysed",
+        "DriftedFeatureShare",
+        "FeatureDriftScore",
+        "FeatureDrifted",
+    }
 
 
 def test_an_empty_window_is_a_report_with_no_records_and_exit_0(tmp_path, reference):
@@ -194,10 +235,15 @@ def test_an_empty_window_is_a_report_with_no_records_and_exit_0(tmp_path, refere
     assert report["status"] == "empty_window" and report["records_analysed"] == 0 and report["drift"] is None
     assert report["counts"]["lines"] == 0 and report["counts"]["malformed_lines"] == 0
     assert data["Namespace"] == "roberta-sentiment/Monitoring"
-    assert data["MetricData"] == [{
-        "MetricName": "RecordsAnalysed", "Dimensions": [{"Name": "Endpoint", "Value": "ep"}],
-        "Timestamp": "2026-12-02T03:00:12Z", "Value": 0.0, "Unit": "Count",
-    }]  # fmt: skip
+    assert data["MetricData"] == [
+        {
+            "MetricName": "RecordsAnalysed",
+            "Dimensions": [{"Name": "Endpoint", "Value": "ep"}],
+            "Timestamp": "2026-12-02T03:00:12Z",
+            "Value": 0.0,
+            "Unit": "Count",
+        }
+    ]
     assert "No captured traffic" in (tmp_path / "report" / "2026/12/02/03" / "report.html").read_text()
     assert not (tmp_path / "message").exists()
     report, _ = _main(tmp_path, tmp_path / "no-such-capture", reference)  # not even a capture folder yet
@@ -220,10 +266,19 @@ def test_a_window_with_no_usable_line_fails_the_job_as_a_script(tmp_path, refere
     captured = tmp_path / "capture"
     write_capture(captured, WINDOW, ["{not json", "[]", line("t", ["plain"], [4], content_type="text/plain")])
     command = [
-        sys.executable, "ml_code/monitor.py", "--capture-uri", str(captured), "--window-end", END,
-        "--reference-uri", str(reference), "--report-dir", str(tmp_path / "report"),
-        "--exit-message-file", str(tmp_path / "message"),
-    ]  # fmt: skip
+        sys.executable,
+        "ml_code/monitor.py",
+        "--capture-uri",
+        str(captured),
+        "--window-end",
+        END,
+        "--reference-uri",
+        str(reference),
+        "--report-dir",
+        str(tmp_path / "report"),
+        "--exit-message-file",
+        str(tmp_path / "message"),
+    ]
     result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False)
     assert result.returncode == 1, result.stderr
     message = (tmp_path / "message").read_text()
@@ -275,8 +330,10 @@ def test_record_texts_gives_the_texts_rows_and_ids_of_one_captured_record():
     assert all(list(row) == list(FEATURES) for row in record["rows"])
     assert record["rows"] == preprocess_handler(captured)  # the same parsing as Model Monitor's preprocessor
     assert (record["event_id"], record["inference_id"], record["inference_time"]) == (
-        "e7", "caller-7", "2026-11-30T10:15:00Z",
-    )  # fmt: skip
+        "e7",
+        "caller-7",
+        "2026-11-30T10:15:00Z",
+    )
     analyzer = record_texts(CapturedData(captured))  # the analyzer's object: no inference id attribute
     assert analyzer["texts"] == record["texts"] and analyzer["event_id"] == "e7"
     assert analyzer["inference_id"] is None and analyzer["inference_time"] == "2026-11-30T10:15:00Z"

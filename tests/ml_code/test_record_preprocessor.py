@@ -55,10 +55,16 @@ def capture(texts, model) -> tuple[list[str], list[list[str]]]:
         ("json-list", json.dumps({"inputs": texts}).encode(), JSON, JSON, "JSON", texts),
         ("json-base64", json.dumps({"inputs": texts[2:6]}).encode(), JSON, JSON, "BASE64", texts[2:6]),
         # Content types outside the capture config's JSON/CSV lists are captured base64-encoded.
-        ("jsonlines", "".join(json.dumps({"inputs": t}) + "\n" for t in texts[1:5]).encode(), JSONLINES,
-         JSONLINES, "BASE64", texts[1:5]),
+        (
+            "jsonlines",
+            "".join(json.dumps({"inputs": t}) + "\n" for t in texts[1:5]).encode(),
+            JSONLINES,
+            JSONLINES,
+            "BASE64",
+            texts[1:5],
+        ),
         ("csv", _csv_body(texts), CSV, JSON, "CSV", texts),
-    ]  # fmt: skip
+    ]
     lines, expected = [], []
     for event_id, body, content_type, accept, encoding, sent in requests:
         response = handler_response(body, content_type, accept, model)
@@ -164,7 +170,7 @@ def test_the_script_runs_alone_on_the_standard_library():
 
 
 def test_feature_names_and_labels_match_the_rest_of_the_project():
-    assert LABELS == tuple(ID2LABEL.values())
+    assert tuple(ID2LABEL.values()) == LABELS
     assert FEATURES[:5] == ("review_length", "token_count", "truncated", "predicted_label", "confidence")
     assert FEATURES[5:] == tuple(f"prob_{label}" for label in ID2LABEL.values())
     assert all(name.isidentifier() and name.islower() for name in FEATURES)  # CloudWatch metric name parts

@@ -9,12 +9,31 @@ from ml_code.training.hyperparameters import DEFAULTS, HYPERPARAMETERS, str_to_b
 
 # Exactly how SageMaker passes hyperparameters: every value a string, underscore names.
 SAGEMAKER_ARGV = [
-    "--epochs", "2", "--learning_rate", "3e-05", "--per_device_train_batch_size", "16",
-    "--per_device_eval_batch_size", "32", "--warmup_ratio", "0.06", "--weight_decay", "0.0",
-    "--gradient_accumulation_steps", "2", "--max_seq_length", "64", "--seed", "7",
-    "--early_stopping_patience", "3", "--stop_on_training_problem", "True",
-    "--model_name_or_path", "roberta-base",
-]  # fmt: skip
+    "--epochs",
+    "2",
+    "--learning_rate",
+    "3e-05",
+    "--per_device_train_batch_size",
+    "16",
+    "--per_device_eval_batch_size",
+    "32",
+    "--warmup_ratio",
+    "0.06",
+    "--weight_decay",
+    "0.0",
+    "--gradient_accumulation_steps",
+    "2",
+    "--max_seq_length",
+    "64",
+    "--seed",
+    "7",
+    "--early_stopping_patience",
+    "3",
+    "--stop_on_training_problem",
+    "True",
+    "--model_name_or_path",
+    "roberta-base",
+]
 
 
 def test_sagemaker_style_hyperparameters_parse_to_typed_values(monkeypatch):

@@ -30,12 +30,17 @@ def ddp_run(tmp_path_factory, tiny_roberta):
     # A quarter epoch keeps it short; the step count still shows how the data was sharded.
     args = [
         *FAST_TRAINING,
-        "--model_name_or_path", str(tiny_roberta),
-        "--epochs", "0.25",
-        "--per_device_train_batch_size", str(PER_DEVICE_BATCH),
-        "--eval_steps", "0",
-        "--checkpoint_dir", str(run / "checkpoints"),
-    ]  # fmt: skip
+        "--model_name_or_path",
+        str(tiny_roberta),
+        "--epochs",
+        "0.25",
+        "--per_device_train_batch_size",
+        str(PER_DEVICE_BATCH),
+        "--eval_steps",
+        "0",
+        "--checkpoint_dir",
+        str(run / "checkpoints"),
+    ]
     # --standalone: a private rendezvous on a free local port, so parallel test runs do not collide.
     torchrun = [str(Path(sys.executable).parent / "torchrun"), "--standalone", f"--nproc_per_node={PROCESSES}"]
     result = subprocess.run(

@@ -17,15 +17,23 @@ from tests.ml_code.training_fixtures import share_cores  # noqa: F401 (autouse)
 # From scratch (the tiny model is untrained), a higher learning rate than fine-tuning uses;
 # about half an epoch of the 18k training reviews.
 LEARNING_RUN = [
-    "--max_steps", "300",
-    "--learning_rate", "1e-3",
-    "--warmup_ratio", "0.05",
-    "--per_device_train_batch_size", "32",
-    "--per_device_eval_batch_size", "256",
-    "--max_seq_length", "128",
-    "--logging_steps", "50",
-    "--early_stopping_patience", "0",
-]  # fmt: skip
+    "--max_steps",
+    "300",
+    "--learning_rate",
+    "1e-3",
+    "--warmup_ratio",
+    "0.05",
+    "--per_device_train_batch_size",
+    "32",
+    "--per_device_eval_batch_size",
+    "256",
+    "--max_seq_length",
+    "128",
+    "--logging_steps",
+    "50",
+    "--early_stopping_patience",
+    "0",
+]
 
 
 @pytest.fixture(scope="module")
@@ -40,14 +48,20 @@ def test_briefly_trained_tiny_model_beats_the_majority_class_on_the_test_split(r
     args = train.parse_args(
         [
             *LEARNING_RUN,
-            "--model_name_or_path", str(tiny_roberta),
-            "--train_dir", str(real_splits["train"]),
-            "--validation_dir", str(real_splits["validation"]),
-            "--model_dir", str(tmp_path / "model"),
-            "--output_data_dir", str(tmp_path / "output"),
-            "--checkpoint_dir", str(tmp_path / "checkpoints"),
+            "--model_name_or_path",
+            str(tiny_roberta),
+            "--train_dir",
+            str(real_splits["train"]),
+            "--validation_dir",
+            str(real_splits["validation"]),
+            "--model_dir",
+            str(tmp_path / "model"),
+            "--output_data_dir",
+            str(tmp_path / "output"),
+            "--checkpoint_dir",
+            str(tmp_path / "checkpoints"),
         ]
-    )  # fmt: skip
+    )
     history = train.train(args)
     evaluation, examples = evaluate(tmp_path / "model", real_splits["test"], batch_size=256)
     metrics = evaluation["multiclass_classification_metrics"]

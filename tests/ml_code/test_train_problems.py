@@ -107,18 +107,28 @@ def test_a_real_run_with_a_runaway_learning_rate_is_stopped_early(tmp_path_facto
     args = train.parse_args(
         [
             *FAST_TRAINING,
-            "--model_name_or_path", str(tiny_roberta),
-            "--learning_rate", "1e4",
-            "--logging_steps", "1",
-            "--max_steps", "30",
-            "--stop_on_training_problem", "true",
-            "--train_dir", str(splits / "train"),
-            "--validation_dir", str(splits / "validation"),
-            "--model_dir", str(tmp_path / "model"),
-            "--output_data_dir", str(tmp_path / "output"),
-            "--checkpoint_dir", str(tmp_path / "checkpoints"),
+            "--model_name_or_path",
+            str(tiny_roberta),
+            "--learning_rate",
+            "1e4",
+            "--logging_steps",
+            "1",
+            "--max_steps",
+            "30",
+            "--stop_on_training_problem",
+            "true",
+            "--train_dir",
+            str(splits / "train"),
+            "--validation_dir",
+            str(splits / "validation"),
+            "--model_dir",
+            str(tmp_path / "model"),
+            "--output_data_dir",
+            str(tmp_path / "output"),
+            "--checkpoint_dir",
+            str(tmp_path / "checkpoints"),
         ]
-    )  # fmt: skip
+    )
     history = train.train(args)
     assert [p["name"] for p in history["training_problems"]][:1] == ["exploding_gradients"]
     assert history["global_step"] < 30

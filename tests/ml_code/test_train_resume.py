@@ -36,17 +36,26 @@ def _args(tiny_roberta: Path, splits: Path, run: Path):
     return train.parse_args(
         [
             *FAST_TRAINING,
-            "--model_name_or_path", str(tiny_roberta),
-            "--max_steps", str(STEPS),
-            "--eval_steps", str(CHECKPOINT_EVERY),
-            "--logging_steps", "1",
-            "--train_dir", str(splits / "train"),
-            "--validation_dir", str(splits / "validation"),
-            "--model_dir", str(run / "model"),
-            "--output_data_dir", str(run / "output"),
-            "--checkpoint_dir", str(run / "checkpoints"),
+            "--model_name_or_path",
+            str(tiny_roberta),
+            "--max_steps",
+            str(STEPS),
+            "--eval_steps",
+            str(CHECKPOINT_EVERY),
+            "--logging_steps",
+            "1",
+            "--train_dir",
+            str(splits / "train"),
+            "--validation_dir",
+            str(splits / "validation"),
+            "--model_dir",
+            str(run / "model"),
+            "--output_data_dir",
+            str(run / "output"),
+            "--checkpoint_dir",
+            str(run / "checkpoints"),
         ]
-    )  # fmt: skip
+    )
 
 
 def _losses(history: dict) -> dict[int, float]:

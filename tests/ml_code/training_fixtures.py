@@ -23,14 +23,21 @@ from tests.ml_code.split_fixtures import write_splits
 # Flags shared by every test training run: tiny batches, a learning rate for a model
 # trained from scratch, evaluation and checkpoints often enough to see several.
 FAST_TRAINING = [
-    "--per_device_train_batch_size", "16",
-    "--per_device_eval_batch_size", "64",
-    "--learning_rate", "2e-3",
-    "--warmup_ratio", "0.05",
-    "--logging_steps", "5",
-    "--eval_steps", "10",
-    "--early_stopping_patience", "0",
-]  # fmt: skip
+    "--per_device_train_batch_size",
+    "16",
+    "--per_device_eval_batch_size",
+    "64",
+    "--learning_rate",
+    "2e-3",
+    "--warmup_ratio",
+    "0.05",
+    "--logging_steps",
+    "5",
+    "--eval_steps",
+    "10",
+    "--early_stopping_patience",
+    "0",
+]
 TRAINED_STEPS = 30
 
 

@@ -27,10 +27,18 @@ def diff(body, deployed, values=None) -> list[str]:
 
 # {"Name": "Train", "RoleArn": "arn:aws:iam::111:role/<Role>", "Uri": "s3://<Bucket>/in", "Count": <Ref Count>}
 BODY = join(
-    '{"Steps": [{"Name": "Train", "RoleArn": "arn:aws:iam::111:role/', ROLE, '", "Uri": "s3://', BUCKET,
-    '/in", "Count": ', {"Ref": "Count"}, '}, {"Name": "Eval", "RoleArn": "arn:aws:iam::111:role/', ROLE,
-    '", "Uri": "s3://', BUCKET, '/out"}]}',
-)  # fmt: skip
+    '{"Steps": [{"Name": "Train", "RoleArn": "arn:aws:iam::111:role/',
+    ROLE,
+    '", "Uri": "s3://',
+    BUCKET,
+    '/in", "Count": ',
+    {"Ref": "Count"},
+    '}, {"Name": "Eval", "RoleArn": "arn:aws:iam::111:role/',
+    ROLE,
+    '", "Uri": "s3://',
+    BUCKET,
+    '/out"}]}',
+)
 
 
 def deployed(role="r-1", bucket="b-1", count=2, eval_role="r-1") -> dict:
@@ -55,7 +63,9 @@ def test_a_hole_outside_a_json_string_matches_a_whole_value_of_any_type():
 def test_the_text_around_a_hole_is_still_compared_exactly():
     changed = deployed()
     changed["Steps"][1]["Uri"] = "s3://b-1/elsewhere"
-    assert diff(BODY, changed) == ['Steps[Eval].Uri: synthesized "s3://${ImportValue data:Bucket}/out", deployed "s3://b-1/elsewhere"']
+    assert diff(BODY, changed) == [
+        'Steps[Eval].Uri: synthesized "s3://${ImportValue data:Bucket}/out", deployed "s3://b-1/elsewhere"'
+    ]
 
 
 def test_one_intrinsic_must_have_one_value_everywhere():
@@ -66,7 +76,9 @@ def test_one_intrinsic_must_have_one_value_everywhere():
 
 def test_the_majority_value_wins_so_the_odd_place_out_is_reported():
     body = join('{"A": "', ROLE, '", "B": "', ROLE, '", "C": "', ROLE, '"}')
-    assert diff(body, {"A": "odd", "B": "r", "C": "r"}) == ['A: ${Ref Role1234} is "odd" here but "r" at 2 other place(s), e.g. B']
+    assert diff(body, {"A": "odd", "B": "r", "C": "r"}) == [
+        'A: ${Ref Role1234} is "odd" here but "r" at 2 other place(s), e.g. B'
+    ]
 
 
 def test_known_values_turn_holes_into_exact_text():
@@ -114,7 +126,10 @@ def test_steps_are_matched_by_name_whatever_their_order_and_lists_of_values_by_p
 
 def test_json_types_matter_but_number_spelling_does_not():
     assert diff('{"a": 1, "b": true}', {"a": 1.0, "b": True}) == []
-    assert diff('{"a": 1, "b": true}', {"a": "1", "b": 1}) == ['a: synthesized 1, deployed "1"', "b: synthesized true, deployed 1"]
+    assert diff('{"a": 1, "b": true}', {"a": "1", "b": 1}) == [
+        'a: synthesized 1, deployed "1"',
+        "b: synthesized true, deployed 1",
+    ]
 
 
 def test_a_body_that_is_not_json_around_its_holes_is_refused():

@@ -32,10 +32,13 @@ GOOD = [prediction(0.8, 0.15, 0.05), prediction(0.2, 0.5, 0.3), prediction(0.01,
 
 def endpoint(status="InService", config=CONFIG) -> dict:
     return {
-        "EndpointName": NAME, "EndpointArn": f"arn:aws:sagemaker:us-east-1:222222222222:endpoint/{NAME}",
-        "EndpointConfigName": config, "EndpointStatus": status, "CreationTime": "2026-11-01T00:00:00Z",
+        "EndpointName": NAME,
+        "EndpointArn": f"arn:aws:sagemaker:us-east-1:222222222222:endpoint/{NAME}",
+        "EndpointConfigName": config,
+        "EndpointStatus": status,
+        "CreationTime": "2026-11-01T00:00:00Z",
         "LastModifiedTime": "2026-11-01T00:00:00Z",
-    }  # fmt: skip
+    }
 
 
 def answer(body: bytes | str, content_type: str = "application/json") -> dict:
@@ -46,8 +49,12 @@ def answer(body: bytes | str, content_type: str = "application/json") -> dict:
 def stub_endpoint(aws, response: dict | None = None, status: str = "InService") -> None:
     aws.stub("sagemaker").add_response("describe_endpoint", endpoint(status), {"EndpointName": NAME})
     if response is not None:
-        request = {"EndpointName": NAME, "ContentType": "application/json", "Accept": "application/json",
-                   "Body": json.dumps({"inputs": TEXTS}).encode()}  # fmt: skip
+        request = {
+            "EndpointName": NAME,
+            "ContentType": "application/json",
+            "Accept": "application/json",
+            "Body": json.dumps({"inputs": TEXTS}).encode(),
+        }
         aws.stub("sagemaker-runtime").add_response("invoke_endpoint", response, request)
 
 
@@ -101,11 +108,17 @@ def test_malformed_responses_fail_with_a_clear_message(aws, capsys, case):
 def test_an_http_error_from_the_model_container_fails_the_check(aws, capsys):
     stub_endpoint(aws)
     aws.stub("sagemaker-runtime").add_client_error(
-        "invoke_endpoint", service_error_code="ModelError", service_message="Received server error (500) from primary",
-        http_status_code=424, modeled_fields={"OriginalStatusCode": 500, "OriginalMessage": "boom"},
-    )  # fmt: skip
+        "invoke_endpoint",
+        service_error_code="ModelError",
+        service_message="Received server error (500) from primary",
+        http_status_code=424,
+        modeled_fields={"OriginalStatusCode": 500, "OriginalMessage": "boom"},
+    )
     assert check(aws) == 1
-    assert "failed to answer (HTTP 500): InvokeEndpoint: ModelError: Received server error (500)" in capsys.readouterr().err
+    assert (
+        "failed to answer (HTTP 500): InvokeEndpoint: ModelError: Received server error (500)"
+        in capsys.readouterr().err
+    )
 
 
 def test_an_endpoint_that_is_not_in_service_fails_without_invoking(aws, capsys):
@@ -124,19 +137,32 @@ def test_the_expected_endpoint_config_is_checked(aws, capsys):
 def test_the_expected_model_package_is_checked_on_every_variant(aws, capsys, served, code):
     stub_endpoint(aws, answer(json.dumps(GOOD)) if code == 0 else None)
     sagemaker = aws.stub("sagemaker")
-    variant = {"VariantName": "AllTraffic", "ModelName": "Model-xyz", "InitialInstanceCount": 1, "InstanceType": "ml.g5.xlarge"}
+    variant = {
+        "VariantName": "AllTraffic",
+        "ModelName": "Model-xyz",
+        "InitialInstanceCount": 1,
+        "InstanceType": "ml.g5.xlarge",
+    }
     sagemaker.add_response(
         "describe_endpoint_config",
-        {"EndpointConfigName": CONFIG, "EndpointConfigArn": "arn:aws:sagemaker:us-east-1:2:endpoint-config/x",
-         "ProductionVariants": [variant], "CreationTime": "2026-11-01T00:00:00Z"},
+        {
+            "EndpointConfigName": CONFIG,
+            "EndpointConfigArn": "arn:aws:sagemaker:us-east-1:2:endpoint-config/x",
+            "ProductionVariants": [variant],
+            "CreationTime": "2026-11-01T00:00:00Z",
+        },
         {"EndpointConfigName": CONFIG},
-    )  # fmt: skip
+    )
     sagemaker.add_response(
         "describe_model",
-        {"ModelName": "Model-xyz", "Containers": [{"ModelPackageName": served}], "CreationTime": "2026-11-01T00:00:00Z",
-         "ModelArn": "arn:aws:sagemaker:us-east-1:2:model/model-xyz"},
+        {
+            "ModelName": "Model-xyz",
+            "Containers": [{"ModelPackageName": served}],
+            "CreationTime": "2026-11-01T00:00:00Z",
+            "ModelArn": "arn:aws:sagemaker:us-east-1:2:model/model-xyz",
+        },
         {"ModelName": "Model-xyz"},
-    )  # fmt: skip
+    )
     assert check(aws, "--expected-model-package", PACKAGE) == code
     if code:
         assert f"variant AllTraffic serves ['{served}'], expected {PACKAGE}" in capsys.readouterr().err
@@ -182,7 +208,9 @@ def test_the_validator_accepts_what_the_real_handler_answers(tiny_roberta, monke
         monkeypatch.delenv(name, raising=False)
     model = inference.model_fn(str(tiny_roberta))
     body = json.dumps({"inputs": TEXTS})
-    response = inference.output_fn(inference.predict_fn(inference.input_fn(body, "application/json"), model), "application/json")
+    response = inference.output_fn(
+        inference.predict_fn(inference.input_fn(body, "application/json"), model), "application/json"
+    )
     predictions, problems = response_problems(response.encode(), len(TEXTS))
     assert problems == [] and len(predictions) == len(TEXTS)
 

@@ -61,7 +61,9 @@ def step(definition: dict, name: str) -> dict:
 
 def run_check(aws, assembly, definition: dict, *extra: str) -> tuple[int, str]:
     aws.stub("sagemaker").add_response(
-        "describe_pipeline", {"PipelineName": NAME, "PipelineDefinition": json.dumps(definition)}, {"PipelineName": NAME}
+        "describe_pipeline",
+        {"PipelineName": NAME, "PipelineDefinition": json.dumps(definition)},
+        {"PipelineName": NAME},
     )
     out = io.StringIO()
     with redirect_stdout(out):
@@ -112,7 +114,9 @@ CHANGES = {
         '"763104351884.dkr.ecr.us-east-1.amazonaws.com/huggingface-pytorch-training:',
     ),
     "one volume's key": (
-        lambda d: step(d, "Train")["Arguments"]["ResourceConfig"].update(VolumeKmsKeyId="arn:aws:kms:us-east-1:1:key/other"),
+        lambda d: step(d, "Train")["Arguments"]["ResourceConfig"].update(
+            VolumeKmsKeyId="arn:aws:kms:us-east-1:1:key/other"
+        ),
         "Steps[Train].Arguments.ResourceConfig.VolumeKmsKeyId: ${ImportValue roberta-sentiment-dev-data:ExportsOutput"
         'FnGetAttDataLakeKey6ACD72F9Arn2C6702DA} is "arn:aws:kms:us-east-1:1:key/other" here but "arn:aws:kms:us-east-1:'
         f'{ACCOUNT}:key/0f1e2d3c-aaaa-bbbb-cccc-1234567890ab" at ',
@@ -147,15 +151,22 @@ def test_resolve_compares_exports_and_stack_resources_exactly(aws, assembly, tem
     exports["roberta-sentiment-dev-data:ExportsOutputRefDataLakeRaw1F82835B5FD70816"] = "another-raw-bucket"
     cloudformation = aws.stub("cloudformation")
     cloudformation.add_response("list_exports", {"Exports": [{"Name": k, "Value": v} for k, v in exports.items()]}, {})
-    resource = {"LogicalResourceId": role, "PhysicalResourceId": concrete({"Ref": role}), "ResourceType": "AWS::IAM::Role",
-                "Timestamp": "2026-11-01T00:00:00Z", "ResourceStatus": "CREATE_COMPLETE"}  # fmt: skip
+    resource = {
+        "LogicalResourceId": role,
+        "PhysicalResourceId": concrete({"Ref": role}),
+        "ResourceType": "AWS::IAM::Role",
+        "Timestamp": "2026-11-01T00:00:00Z",
+        "ResourceStatus": "CREATE_COMPLETE",
+    }
     cloudformation.add_response(
         "describe_stack_resources", {"StackResources": [resource]}, {"StackName": "roberta-sentiment-dev-pipeline"}
     )
     code, out = run_check(aws, assembly, deployed, "--resolve")
     assert code == 1
     # The raw bucket is now exact text: the deployed one differs from the export.
-    assert 'Parameters[InputDataUri].DefaultValue: synthesized "s3://another-raw-bucket/womens-clothing-reviews/"' in out
+    assert (
+        'Parameters[InputDataUri].DefaultValue: synthesized "s3://another-raw-bucket/womens-clothing-reviews/"' in out
+    )
 
 
 def test_param_values_are_compared_exactly(aws, assembly, deployed, deployed_text):
@@ -176,7 +187,9 @@ def test_a_pipeline_that_is_not_deployed_is_an_error(aws, assembly, capsys):
 
 
 def test_aws_errors_exit_2_with_the_operation_and_code(aws, assembly, capsys):
-    aws.stub("sagemaker").add_client_error("describe_pipeline", service_error_code="AccessDeniedException", service_message="no")
+    aws.stub("sagemaker").add_client_error(
+        "describe_pipeline", service_error_code="AccessDeniedException", service_message="no"
+    )
     assert main(["--env", "dev", "--cdk-json", str(CDK_JSON), "--cdk-out", str(assembly)], clients=aws) == 2
     assert "AWS error: DescribePipeline: AccessDeniedException: no" in capsys.readouterr().err
 

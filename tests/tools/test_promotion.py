@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import shlex
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -22,17 +22,24 @@ def served(aws, parameter: str, value: str | None) -> None:
     if value is None:
         ssm.add_client_error("get_parameter", "ParameterNotFound", expected_params={"Name": parameter})
     else:
-        ssm.add_response("get_parameter", {"Parameter": {"Name": parameter, "Value": value, "Type": "String"}}, {"Name": parameter})
+        ssm.add_response(
+            "get_parameter", {"Parameter": {"Name": parameter, "Value": value, "Type": "String"}}, {"Name": parameter}
+        )
 
 
 def approval(aws, status: str, arn: str = V3) -> None:
     aws.stub("sagemaker").add_response(
         "describe_model_package",
-        {"ModelPackageName": "roberta-sentiment-dev-sentiment", "ModelPackageArn": arn, "ModelApprovalStatus": status,
-         "CreationTime": datetime(2026, 11, 1, tzinfo=timezone.utc), "ModelPackageStatus": "Completed",
-         "ModelPackageStatusDetails": {"ValidationStatuses": []}},
+        {
+            "ModelPackageName": "roberta-sentiment-dev-sentiment",
+            "ModelPackageArn": arn,
+            "ModelApprovalStatus": status,
+            "CreationTime": datetime(2026, 11, 1, tzinfo=UTC),
+            "ModelPackageStatus": "Completed",
+            "ModelPackageStatusDetails": {"ValidationStatuses": []},
+        },
         {"ModelPackageName": arn},
-    )  # fmt: skip
+    )
 
 
 def test_current_prints_the_served_arn(aws, capsys):
@@ -54,7 +61,10 @@ def test_context_carries_dev_s_approved_package_to_staging_and_prod(aws, capsys)
     approval(aws, "Approved")
     assert main([*CDK_JSON, "context", "--from", "dev"], clients=aws) == 0
     out = capsys.readouterr().out
-    assert out == f"-c mlops.model_package_arn.dev={V3} -c mlops.model_package_arn.staging={V3} -c mlops.model_package_arn.prod={V3}\n"
+    assert (
+        out
+        == f"-c mlops.model_package_arn.dev={V3} -c mlops.model_package_arn.staging={V3} -c mlops.model_package_arn.prod={V3}\n"
+    )
 
 
 def test_the_app_reads_the_context_arguments_as_the_packages_to_serve(aws, capsys):
@@ -124,12 +134,17 @@ def test_nothing_comes_after_prod(capsys):
 def history_page(*values: str) -> dict:
     return {
         "Parameters": [
-            {"Name": PROD_PARAMETER, "Version": n, "Value": v, "Type": "String",
-             "LastModifiedDate": datetime(2026, 11, n, 9, 30, tzinfo=timezone.utc),
-             "LastModifiedUser": "arn:aws:sts::333333333333:assumed-role/cfn-exec/x"}
+            {
+                "Name": PROD_PARAMETER,
+                "Version": n,
+                "Value": v,
+                "Type": "String",
+                "LastModifiedDate": datetime(2026, 11, n, 9, 30, tzinfo=UTC),
+                "LastModifiedUser": "arn:aws:sts::333333333333:assumed-role/cfn-exec/x",
+            }
             for n, v in enumerate(values, start=1)
         ]
-    }  # fmt: skip
+    }
 
 
 def test_history_lists_versions_newest_first(aws, capsys):

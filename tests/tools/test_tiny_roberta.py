@@ -26,7 +26,9 @@ def test_model_is_a_three_label_roberta_classifier_with_the_shared_labels(tiny_r
     model = AutoModelForSequenceClassification.from_pretrained(str(tiny_roberta))
     assert type(model).__name__ == "RobertaForSequenceClassification"
     assert model.config.id2label == ID2LABEL
-    batch = AutoTokenizer.from_pretrained(str(tiny_roberta))(["great", "awful fit, returned it"], padding=True, return_tensors="pt")
+    batch = AutoTokenizer.from_pretrained(str(tiny_roberta))(
+        ["great", "awful fit, returned it"], padding=True, return_tensors="pt"
+    )
     assert model(**batch).logits.shape == (2, 3)
 
 
