@@ -5,7 +5,8 @@
 - A schedule from config (off in dev) starts a retraining on the default input.
 - Failed executions notify the failures topic.
 - Model package state changes (new version, approved, rejected) go to the model-events
-  topic, which the serving side consumes.
+  topic, for people and tools to subscribe to (approval-driven deployment listens to
+  EventBridge directly: lambdas/deploy_model).
 """
 
 from __future__ import annotations
