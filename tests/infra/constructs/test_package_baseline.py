@@ -1,0 +1,47 @@
+"""PackageBaseline (opt-in Model Monitor engine) on its own.
+
+Props (all required): ``model_package_arn`` (the one package it may describe),
+``key`` (its log group), ``removal_policy`` (of the log group). No code of ours runs: a
+DescribeModelPackage SDK call re-read whenever the package changes.
+"""
+
+from __future__ import annotations
+
+import json
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk.assertions import Match, Template
+
+from infra.constructs.package_baseline import PackageBaseline
+from tests.infra.constructs.conftest import PACKAGE_ARN, lake_key, new_stack, resources_for
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    stack = new_stack(tmp_path_factory.mktemp("baseline"))
+    baseline = PackageBaseline(stack, "Baseline", model_package_arn=PACKAGE_ARN, key=lake_key(stack), removal_policy=cdk.RemovalPolicy.DESTROY)
+    return baseline, Template.from_stack(stack)
+
+
+def test_describes_only_the_package_and_rereads_on_change(built):
+    _, template = built
+    [resource] = template.find_resources("Custom::AWS").values()
+    create = json.dumps(resource["Properties"]["Create"])
+    assert "describeModelPackage" in create and PACKAGE_ARN in create
+    assert resources_for(template, "sagemaker:DescribeModelPackage") == [PACKAGE_ARN]
+
+
+def test_its_log_group_is_encrypted_and_retained_three_months(built):
+    _, template = built
+    template.has_resource("AWS::Logs::LogGroup", {"DeletionPolicy": "Delete", "Properties": {
+        "RetentionInDays": 90, "KmsKeyId": {"Fn::GetAtt": [Match.any_value(), "Arn"]}}})  # fmt: skip
+    roles = template.find_resources("AWS::IAM::Role")
+    assert all("ManagedPolicyArns" not in r["Properties"] for r in roles.values())
+
+
+def test_exposes_the_statistics_and_constraints_uris(built):
+    baseline, _ = built
+    stack = cdk.Stack.of(baseline)
+    for uri, field in ((baseline.statistics_uri, "Statistics"), (baseline.constraints_uri, "Constraints")):
+        assert stack.resolve(uri)["Fn::GetAtt"][1] == f"DriftCheckBaselines.ModelDataQuality.{field}.S3Uri"
