@@ -76,25 +76,46 @@ def make_config(name: str = "test", **overrides: Any) -> EnvironmentConfig:
         processing=ComputeConfig(instance_type="ml.m5.large", instance_count=1),
         training=TrainingConfig(instance_type="ml.g5.xlarge", instance_count=1, use_spot=False),
         pipeline=PipelineConfig(
-            min_accuracy=0.5, retrain_schedule=None, base_model="roberta-base", epochs=1, learning_rate=3e-5,
-            batch_size=8, max_seq_length=64, step_caching=False, max_facet_accuracy_gap=1.0,
+            min_accuracy=0.5,
+            retrain_schedule=None,
+            base_model="roberta-base",
+            epochs=1,
+            learning_rate=3e-5,
+            batch_size=8,
+            max_seq_length=64,
+            step_caching=False,
+            max_facet_accuracy_gap=1.0,
         ),
         serving=ServingConfig(
-            model_package_arn=PACKAGE_ARN, instance_type="ml.m5.xlarge", instance_count=2,
+            model_package_arn=PACKAGE_ARN,
+            instance_type="ml.m5.xlarge",
+            instance_count=2,
             autoscaling=AutoscalingConfig(
-                min_instances=2, max_instances=4, target_invocations_per_instance=50,
-                scale_in_cooldown_seconds=301, scale_out_cooldown_seconds=61,
+                min_instances=2,
+                max_instances=4,
+                target_invocations_per_instance=50,
+                scale_in_cooldown_seconds=301,
+                scale_out_cooldown_seconds=61,
             ),
             rollout=RolloutConfig(strategy="canary", step_percent=25, wait_seconds=120, termination_wait_seconds=60),
-            data_capture_percentage=40, model_latency_p99_ms=750, max_texts_per_request=16, max_chars_per_text=2000,
+            data_capture_percentage=40,
+            model_latency_p99_ms=750,
+            max_texts_per_request=16,
+            max_chars_per_text=2000,
             deploy_on_approval=True,
         ),
         monitoring=MonitoringConfig(
-            engine="evidently", schedule="cron(0 */2 ? * * *)", window_hours=2, instance_type="ml.m5.large",
-            drift_threshold=0.2, ground_truth_s3_uri=None, accuracy_alarm_margin=0.1, retrain_on_drift=False,
+            engine="evidently",
+            schedule="cron(0 */2 ? * * *)",
+            window_hours=2,
+            instance_type="ml.m5.large",
+            drift_threshold=0.2,
+            ground_truth_s3_uri=None,
+            accuracy_alarm_margin=0.1,
+            retrain_on_drift=False,
         ),
         batch_scoring=BatchScoringConfig(enabled=True, instance_type="ml.m5.xlarge", instance_count=1),
-    )  # fmt: skip
+    )
     nested = {}
     for field, value in overrides.items():
         if isinstance(value, dict):
@@ -147,12 +168,15 @@ def assert_least_privilege(template: Template) -> None:
 def role_with_principal(template: Template, service: str) -> str:
     """The logical id of the only role ``service`` may assume (looked up, never hard-coded)."""
     roles = {
-        logical: role for logical, role in template.find_resources("AWS::IAM::Role").items()
-        if any(s.get("Principal", {}).get("Service") == service for s in role["Properties"]["AssumeRolePolicyDocument"]["Statement"])
-    }  # fmt: skip
+        logical: role
+        for logical, role in template.find_resources("AWS::IAM::Role").items()
+        if any(
+            s.get("Principal", {}).get("Service") == service
+            for s in role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+        )
+    }
     assert len(roles) == 1, f"expected one role for {service}, found {sorted(roles)}"
     return next(iter(roles))
-
 
 
 def arn_tail(arn: Any) -> str:

@@ -15,8 +15,15 @@ from aws_cdk.assertions import Match, Template
 from infra.constructs.approval_deployer import ENDPOINT_STATE_CHANGE, ApprovalDeployer
 from infra.constructs.pipeline_triggers import MODEL_PACKAGE_STATE_CHANGE
 from tests.infra.constructs.conftest import (
-    KEY_ARN, arn_tail, assert_least_privilege, lake_key, make_config, new_stack, resources_for, statements,
-)  # fmt: skip
+    KEY_ARN,
+    arn_tail,
+    assert_least_privilege,
+    lake_key,
+    make_config,
+    new_stack,
+    resources_for,
+    statements,
+)
 
 MODEL_ROLE = "arn:aws:iam::123456789012:role/demo-test-model"
 
@@ -25,9 +32,14 @@ def build(stack, model_role_arn):
     key = lake_key(stack)
     config = make_config()
     ApprovalDeployer(
-        stack, "Deployer", config=config, key=key, topic=sns.Topic(stack, "Topic", master_key=key),
-        model_role_arn=model_role_arn, lake_key_arn=KEY_ARN,
-    )  # fmt: skip
+        stack,
+        "Deployer",
+        config=config,
+        key=key,
+        topic=sns.Topic(stack, "Topic", master_key=key),
+        model_role_arn=model_role_arn,
+        lake_key_arn=KEY_ARN,
+    )
     return config, Template.from_stack(stack)
 
 
@@ -38,20 +50,44 @@ def built(tmp_path_factory):
 
 def test_function_knows_its_endpoint_group_and_parameter(built):
     config, template = built
-    template.has_resource_properties("AWS::Lambda::Function", {"Environment": {"Variables": Match.object_like({
-        "MODEL_PACKAGE_GROUP_NAME": "demo-test-sentiment", "ENDPOINT_NAME": "demo-test-sentiment",
-        "SERVED_MODEL_PARAMETER": config.served_model_parameter})}})  # fmt: skip
+    template.has_resource_properties(
+        "AWS::Lambda::Function",
+        {
+            "Environment": {
+                "Variables": Match.object_like(
+                    {
+                        "MODEL_PACKAGE_GROUP_NAME": "demo-test-sentiment",
+                        "ENDPOINT_NAME": "demo-test-sentiment",
+                        "SERVED_MODEL_PARAMETER": config.served_model_parameter,
+                    }
+                )
+            }
+        },
+    )
 
 
 def test_approved_packages_of_the_group_and_the_endpoints_changes_trigger_it(built):
     _, template = built
-    template.has_resource_properties("AWS::Events::Rule", {"EventPattern": {
-        "source": ["aws.sagemaker"], "detail-type": [MODEL_PACKAGE_STATE_CHANGE],
-        "detail": {"ModelPackageGroupName": ["demo-test-sentiment"], "ModelApprovalStatus": ["Approved"]},
-    }})  # fmt: skip
-    template.has_resource_properties("AWS::Events::Rule", {"EventPattern": {
-        "source": ["aws.sagemaker"], "detail-type": [ENDPOINT_STATE_CHANGE], "detail": {"EndpointName": ["demo-test-sentiment"]},
-    }})  # fmt: skip
+    template.has_resource_properties(
+        "AWS::Events::Rule",
+        {
+            "EventPattern": {
+                "source": ["aws.sagemaker"],
+                "detail-type": [MODEL_PACKAGE_STATE_CHANGE],
+                "detail": {"ModelPackageGroupName": ["demo-test-sentiment"], "ModelApprovalStatus": ["Approved"]},
+            }
+        },
+    )
+    template.has_resource_properties(
+        "AWS::Events::Rule",
+        {
+            "EventPattern": {
+                "source": ["aws.sagemaker"],
+                "detail-type": [ENDPOINT_STATE_CHANGE],
+                "detail": {"EndpointName": ["demo-test-sentiment"]},
+            }
+        },
+    )
 
 
 def test_updates_only_its_endpoint_with_clones_named_after_it(built):

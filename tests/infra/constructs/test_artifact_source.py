@@ -17,12 +17,16 @@ from tests.infra.constructs.conftest import assert_least_privilege, make_config,
 def test_of_config_names_the_fixed_bucket_and_alias():
     config = make_config()
     source = ArtifactSource.of(config)
-    assert source == ArtifactSource("123456789012", "us-east-1", "demo-test-models-123456789012", "alias/demo-test-data-lake")
+    assert source == ArtifactSource(
+        "123456789012", "us-east-1", "demo-test-models-123456789012", "alias/demo-test-data-lake"
+    )
 
 
 def test_grant_read_is_limited_to_the_prefixes_and_the_aliased_key(stack):
     role = iam.Role(stack, "Role", assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"))
-    ArtifactSource("210987654321", "eu-west-1", "src-models", "alias/src-lake").grant_read(role, ["training", "baselines"])
+    ArtifactSource("210987654321", "eu-west-1", "src-models", "alias/src-lake").grant_read(
+        role, ["training", "baselines"]
+    )
     template = Template.from_stack(stack)
     assert_least_privilege(template)
     objects = resources_for(template, "s3:GetObject")

@@ -19,25 +19,39 @@ MB = 1024 * 1024
 def build(stack, cutoff=50 * MB, destroy=False) -> AthenaWorkgroup:
     key = lake_key(stack)
     return AthenaWorkgroup(
-        stack, "Athena", name="demo-test", results_bucket=bucket(stack, key=key), key=key,
-        bytes_scanned_cutoff=cutoff, destroy_with_stack=destroy,
-    )  # fmt: skip
+        stack,
+        "Athena",
+        name="demo-test",
+        results_bucket=bucket(stack, key=key),
+        key=key,
+        bytes_scanned_cutoff=cutoff,
+        destroy_with_stack=destroy,
+    )
 
 
 def test_results_are_kms_encrypted_and_settings_enforced(stack):
     build(stack)
-    Template.from_stack(stack).has_resource_properties("AWS::Athena::WorkGroup", {
-        "Name": "demo-test", "State": "ENABLED", "RecursiveDeleteOption": False,
-        "WorkGroupConfiguration": {
-            "EnforceWorkGroupConfiguration": True, "PublishCloudWatchMetricsEnabled": True,
-            "BytesScannedCutoffPerQuery": 50 * MB,
-            "EngineVersion": {"SelectedEngineVersion": "Athena engine version 3"},
-            "ResultConfiguration": {
-                "OutputLocation": {"Fn::Join": ["", ["s3://", Match.any_value(), "/results/"]]},
-                "EncryptionConfiguration": {"EncryptionOption": "SSE_KMS", "KmsKey": {"Fn::GetAtt": [Match.any_value(), "Arn"]}},
+    Template.from_stack(stack).has_resource_properties(
+        "AWS::Athena::WorkGroup",
+        {
+            "Name": "demo-test",
+            "State": "ENABLED",
+            "RecursiveDeleteOption": False,
+            "WorkGroupConfiguration": {
+                "EnforceWorkGroupConfiguration": True,
+                "PublishCloudWatchMetricsEnabled": True,
+                "BytesScannedCutoffPerQuery": 50 * MB,
+                "EngineVersion": {"SelectedEngineVersion": "Athena engine version 3"},
+                "ResultConfiguration": {
+                    "OutputLocation": {"Fn::Join": ["", ["s3://", Match.any_value(), "/results/"]]},
+                    "EncryptionConfiguration": {
+                        "EncryptionOption": "SSE_KMS",
+                        "KmsKey": {"Fn::GetAtt": [Match.any_value(), "Arn"]},
+                    },
+                },
             },
         },
-    })  # fmt: skip
+    )
 
 
 def test_destroy_with_stack_deletes_saved_queries_too(stack):
@@ -49,9 +63,15 @@ def test_named_queries_run_in_the_workgroup(stack):
     athena = build(stack)
     athena.add_query("top-categories", database="demo_test", description="d", sql="SELECT 1")
     template, workgroup = Template.from_stack(stack), Capture()
-    template.has_resource_properties("AWS::Athena::NamedQuery", {
-        "Name": "top-categories", "Database": "demo_test", "QueryString": "SELECT 1", "WorkGroup": {"Ref": workgroup},
-    })  # fmt: skip
+    template.has_resource_properties(
+        "AWS::Athena::NamedQuery",
+        {
+            "Name": "top-categories",
+            "Database": "demo_test",
+            "QueryString": "SELECT 1",
+            "WorkGroup": {"Ref": workgroup},
+        },
+    )
     assert workgroup.as_string() in template.find_resources("AWS::Athena::WorkGroup")
 
 

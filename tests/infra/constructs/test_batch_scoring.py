@@ -25,18 +25,29 @@ def built(tmp_path_factory):
     stack = new_stack(tmp_path_factory.mktemp("batch"))
     config = make_config()
     batch = BatchScoring(
-        stack, "Batch", config=config, buckets={"input": "arn:aws:s3:::in", "output": "arn:aws:s3:::out"},
-        bucket_names={"input": "in", "output": "out"}, key_arn=KEY_ARN, model_package_group_name="demo-test-sentiment",
-        artifacts=ArtifactSource.of(config), upstream_group_arns=[UPSTREAM],
-    )  # fmt: skip
+        stack,
+        "Batch",
+        config=config,
+        buckets={"input": "arn:aws:s3:::in", "output": "arn:aws:s3:::out"},
+        bucket_names={"input": "in", "output": "out"},
+        key_arn=KEY_ARN,
+        model_package_group_name="demo-test-sentiment",
+        artifacts=ArtifactSource.of(config),
+        upstream_group_arns=[UPSTREAM],
+    )
     return batch, Template.from_stack(stack)
 
 
 def test_pipeline_named_from_config_runs_as_its_role_after_its_policy(built):
     batch, template = built
-    assert arn_tail(cdk.Stack.of(batch).resolve(batch.pipeline_arn)) == ":sagemaker:us-east-1:123456789012:pipeline/demo-test-batch-scoring"
-    template.has_resource_properties("AWS::SageMaker::Pipeline", {
-        "PipelineName": "demo-test-batch-scoring", "RoleArn": {"Fn::GetAtt": [Match.any_value(), "Arn"]}})  # fmt: skip
+    assert (
+        arn_tail(cdk.Stack.of(batch).resolve(batch.pipeline_arn))
+        == ":sagemaker:us-east-1:123456789012:pipeline/demo-test-batch-scoring"
+    )
+    template.has_resource_properties(
+        "AWS::SageMaker::Pipeline",
+        {"PipelineName": "demo-test-batch-scoring", "RoleArn": {"Fn::GetAtt": [Match.any_value(), "Arn"]}},
+    )
     [resource] = template.find_resources("AWS::SageMaker::Pipeline").values()
     assert set(resource["DependsOn"]) & set(template.find_resources("AWS::IAM::Policy"))
 

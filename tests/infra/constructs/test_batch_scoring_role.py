@@ -12,15 +12,29 @@ from aws_cdk.assertions import Template
 
 from infra.constructs.artifact_source import ArtifactSource
 from infra.constructs.batch_scoring_role import BatchScoringRole, packages_of
-from tests.infra.constructs.conftest import GROUP_ARN, KEY_ARN, arn_tail, assert_least_privilege, make_config, resources_for
+from tests.infra.constructs.conftest import (
+    GROUP_ARN,
+    KEY_ARN,
+    arn_tail,
+    assert_least_privilege,
+    make_config,
+    resources_for,
+)
 
 
 def build(stack, instance_type="ml.m5.xlarge", groups=(GROUP_ARN,)) -> Template:
     config = make_config(batch_scoring={"instance_type": instance_type})
     BatchScoringRole(
-        stack, "Role", config=config, input_bucket_arn="arn:aws:s3:::in", output_bucket_arn="arn:aws:s3:::out", key_arn=KEY_ARN,
-        artifacts=ArtifactSource.of(config), group_arns=list(groups), image_repository=("763104351884", "hf-inference"),
-    )  # fmt: skip
+        stack,
+        "Role",
+        config=config,
+        input_bucket_arn="arn:aws:s3:::in",
+        output_bucket_arn="arn:aws:s3:::out",
+        key_arn=KEY_ARN,
+        artifacts=ArtifactSource.of(config),
+        group_arns=list(groups),
+        image_repository=("763104351884", "hf-inference"),
+    )
     return Template.from_stack(stack)
 
 
@@ -30,7 +44,8 @@ def test_reads_inputs_writes_its_folder_and_names_its_jobs(stack):
     assert "arn:aws:s3:::in/*" in resources_for(template, "s3:GetObject")
     assert resources_for(template, "s3:PutObject") == ["arn:aws:s3:::out/demo-test-batch-scoring/*"]
     assert [arn_tail(a) for a in resources_for(template, "sagemaker:CreateTransformJob")] == [
-        ":sagemaker:us-east-1:123456789012:transform-job/demo-test-batch*"]  # fmt: skip
+        ":sagemaker:us-east-1:123456789012:transform-job/demo-test-batch*"
+    ]
     assert resources_for(template, "kms:CreateGrant") == [KEY_ARN]
 
 

@@ -28,8 +28,9 @@ def test_pulls_only_the_named_repositories_sorted(stack):
     template = build(stack)
     assert_least_privilege(template)
     assert [arn_tail(arn) for arn in resources_for(template, "ecr:BatchGetImage")] == [
-        ":ecr:us-east-1:111111111111:repository/b-repo", ":ecr:us-east-1:763104351884:repository/huggingface-pytorch-inference",
-    ]  # fmt: skip
+        ":ecr:us-east-1:111111111111:repository/b-repo",
+        ":ecr:us-east-1:763104351884:repository/huggingface-pytorch-inference",
+    ]
 
 
 def test_writes_only_the_named_log_groups(stack):

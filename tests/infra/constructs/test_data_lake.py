@@ -17,14 +17,21 @@ from infra.config import DataLakeConfig
 from infra.constructs.data_lake import DataLake
 from tests.infra.constructs.conftest import new_stack
 
-CONFIG = DataLakeConfig(noncurrent_version_expiration_days=5, athena_results_expiration_days=2, access_logs_expiration_days=9)
+CONFIG = DataLakeConfig(
+    noncurrent_version_expiration_days=5, athena_results_expiration_days=2, access_logs_expiration_days=9
+)
 
 
 def build(stack: cdk.Stack, removal_policy: cdk.RemovalPolicy = cdk.RemovalPolicy.RETAIN) -> DataLake:
     return DataLake(
-        stack, "Lake", prefix="demo-test", key_alias="alias/demo-test-lake", models_bucket_name="demo-test-models-123456789012",
-        config=CONFIG, removal_policy=removal_policy,
-    )  # fmt: skip
+        stack,
+        "Lake",
+        prefix="demo-test",
+        key_alias="alias/demo-test-lake",
+        models_bucket_name="demo-test-models-123456789012",
+        config=CONFIG,
+        removal_policy=removal_policy,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -51,25 +58,51 @@ def test_every_bucket_is_private_versioned_and_tls_only(lake_template):
     assert len(policies) == 6
     for policy in policies.values():
         assert {
-            "Effect": "Deny", "Action": "s3:*", "Principal": {"AWS": "*"},
+            "Effect": "Deny",
+            "Action": "s3:*",
+            "Principal": {"AWS": "*"},
             "Condition": {"Bool": {"aws:SecureTransport": "false"}},
         }.items() <= next(
             s for s in policy["Properties"]["PolicyDocument"]["Statement"] if s["Effect"] == "Deny"
-        ).items()  # fmt: skip
+        ).items()
 
 
 def test_data_buckets_use_the_lake_key_and_the_log_bucket_sse_s3(lake_template):
     key = Capture()
-    encrypted = lake_template.find_resources("AWS::S3::Bucket", {"Properties": {"BucketEncryption": {
-        "ServerSideEncryptionConfiguration": [{"BucketKeyEnabled": True, "ServerSideEncryptionByDefault": {
-            "SSEAlgorithm": "aws:kms", "KMSMasterKeyID": {"Fn::GetAtt": [key, "Arn"]}}}]}}})  # fmt: skip
+    encrypted = lake_template.find_resources(
+        "AWS::S3::Bucket",
+        {
+            "Properties": {
+                "BucketEncryption": {
+                    "ServerSideEncryptionConfiguration": [
+                        {
+                            "BucketKeyEnabled": True,
+                            "ServerSideEncryptionByDefault": {
+                                "SSEAlgorithm": "aws:kms",
+                                "KMSMasterKeyID": {"Fn::GetAtt": [key, "Arn"]},
+                            },
+                        }
+                    ]
+                }
+            }
+        },
+    )
     assert len(encrypted) == 5
     assert key.as_string() in lake_template.find_resources("AWS::KMS::Key")
-    lake_template.has_resource_properties("AWS::S3::Bucket", {
-        "BucketEncryption": {"ServerSideEncryptionConfiguration": [{"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]},
-        "OwnershipControls": {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]},
-        "LifecycleConfiguration": {"Rules": [Match.object_like({"ExpirationInDays": 9, "NoncurrentVersionExpiration": {"NoncurrentDays": 5}})]},
-    })  # fmt: skip
+    lake_template.has_resource_properties(
+        "AWS::S3::Bucket",
+        {
+            "BucketEncryption": {
+                "ServerSideEncryptionConfiguration": [{"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]
+            },
+            "OwnershipControls": {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]},
+            "LifecycleConfiguration": {
+                "Rules": [
+                    Match.object_like({"ExpirationInDays": 9, "NoncurrentVersionExpiration": {"NoncurrentDays": 5}})
+                ]
+            },
+        },
+    )
 
 
 def test_data_buckets_log_to_the_access_log_bucket_under_their_own_prefix(lake_template):
@@ -82,22 +115,41 @@ def test_data_buckets_log_to_the_access_log_bucket_under_their_own_prefix(lake_t
 
 
 def test_expirations_come_from_the_config(lake_template):
-    lake_template.has_resource_properties("AWS::S3::Bucket", {"LifecycleConfiguration": {"Rules": [Match.object_like(
-        {"ExpirationInDays": 2, "NoncurrentVersionExpiration": {"NoncurrentDays": 5}})]}})  # fmt: skip
-    rules = [b["Properties"]["LifecycleConfiguration"]["Rules"][0] for b in lake_template.find_resources("AWS::S3::Bucket").values()]
+    lake_template.has_resource_properties(
+        "AWS::S3::Bucket",
+        {
+            "LifecycleConfiguration": {
+                "Rules": [
+                    Match.object_like({"ExpirationInDays": 2, "NoncurrentVersionExpiration": {"NoncurrentDays": 5}})
+                ]
+            }
+        },
+    )
+    rules = [
+        b["Properties"]["LifecycleConfiguration"]["Rules"][0]
+        for b in lake_template.find_resources("AWS::S3::Bucket").values()
+    ]
     assert all(rule["AbortIncompleteMultipartUpload"]["DaysAfterInitiation"] in (1, 7) for rule in rules)
 
 
 def test_only_the_models_bucket_has_a_fixed_name_and_raw_reaches_eventbridge(lake_template):
-    named = [b["Properties"]["BucketName"] for b in lake_template.find_resources("AWS::S3::Bucket").values() if "BucketName" in b["Properties"]]
+    named = [
+        b["Properties"]["BucketName"]
+        for b in lake_template.find_resources("AWS::S3::Bucket").values()
+        if "BucketName" in b["Properties"]
+    ]
     assert named == ["demo-test-models-123456789012"]
     lake_template.resource_count_is("Custom::S3BucketNotifications", 0)
-    notified = lake_template.find_resources("AWS::S3::Bucket", {"Properties": {
-        "NotificationConfiguration": {"EventBridgeConfiguration": {"EventBridgeEnabled": True}}}})  # fmt: skip
+    notified = lake_template.find_resources(
+        "AWS::S3::Bucket",
+        {"Properties": {"NotificationConfiguration": {"EventBridgeConfiguration": {"EventBridgeEnabled": True}}}},
+    )
     assert len(notified) == 1
 
 
-@pytest.mark.parametrize(("policy", "expected"), [(cdk.RemovalPolicy.RETAIN, "Retain"), (cdk.RemovalPolicy.DESTROY, "Delete")])
+@pytest.mark.parametrize(
+    ("policy", "expected"), [(cdk.RemovalPolicy.RETAIN, "Retain"), (cdk.RemovalPolicy.DESTROY, "Delete")]
+)
 def test_removal_policy_applies_to_key_and_buckets(tmp_path, policy, expected):
     stack = new_stack(tmp_path)
     build(stack, policy)
@@ -118,12 +170,44 @@ def test_sharing_grants_read_of_the_prefixes_and_decrypt_through_s3_only(stack):
     lake.share_model_artifacts(("222222222222",), prefixes=("training", "baselines"))
     template = Template.from_stack(stack)
     reader = {"AWS": {"Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, ":iam::222222222222:root"]]}}
-    template.has_resource_properties("AWS::S3::BucketPolicy", {"PolicyDocument": {"Statement": Match.array_with([
-        Match.object_like({"Sid": "PromotedEnvironmentsReadArtifacts", "Action": "s3:GetObject", "Principal": reader,
-                           "Resource": [Match.any_value(), Match.any_value()]})])}})  # fmt: skip
-    template.has_resource_properties("AWS::KMS::Key", {"KeyPolicy": {"Statement": Match.array_with([Match.object_like({
-        "Sid": "PromotedEnvironmentsDecryptArtifacts", "Action": "kms:Decrypt", "Principal": reader,
-        "Condition": {"StringEquals": {"kms:ViaService": "s3.us-east-1.amazonaws.com"}}})])}})  # fmt: skip
+    template.has_resource_properties(
+        "AWS::S3::BucketPolicy",
+        {
+            "PolicyDocument": {
+                "Statement": Match.array_with(
+                    [
+                        Match.object_like(
+                            {
+                                "Sid": "PromotedEnvironmentsReadArtifacts",
+                                "Action": "s3:GetObject",
+                                "Principal": reader,
+                                "Resource": [Match.any_value(), Match.any_value()],
+                            }
+                        )
+                    ]
+                )
+            }
+        },
+    )
+    template.has_resource_properties(
+        "AWS::KMS::Key",
+        {
+            "KeyPolicy": {
+                "Statement": Match.array_with(
+                    [
+                        Match.object_like(
+                            {
+                                "Sid": "PromotedEnvironmentsDecryptArtifacts",
+                                "Action": "kms:Decrypt",
+                                "Principal": reader,
+                                "Condition": {"StringEquals": {"kms:ViaService": "s3.us-east-1.amazonaws.com"}},
+                            }
+                        )
+                    ]
+                )
+            }
+        },
+    )
 
 
 def test_sharing_with_no_account_changes_nothing(stack):

@@ -22,10 +22,17 @@ BUCKET_ARN = "arn:aws:s3:::demo-monitoring"
 
 def build(stack, config):
     monitor = DriftMonitor(
-        stack, "Monitor", config=config, capture_prefix="datacapture/demo-test-sentiment",
-        reports_prefix="reports/demo-test-sentiment", monitoring_bucket_name="demo-monitoring",
-        monitoring_bucket_arn=BUCKET_ARN, key_arn=KEY_ARN, artifacts=ArtifactSource.of(config), group_arns=[GROUP_ARN],
-    )  # fmt: skip
+        stack,
+        "Monitor",
+        config=config,
+        capture_prefix="datacapture/demo-test-sentiment",
+        reports_prefix="reports/demo-test-sentiment",
+        monitoring_bucket_name="demo-monitoring",
+        monitoring_bucket_arn=BUCKET_ARN,
+        key_arn=KEY_ARN,
+        artifacts=ArtifactSource.of(config),
+        group_arns=[GROUP_ARN],
+    )
     return monitor, Template.from_stack(stack)
 
 
@@ -36,20 +43,32 @@ def built(tmp_path_factory):
 
 def test_pipeline_named_from_config_after_its_role_policy(built):
     monitor, template = built
-    assert arn_tail(cdk.Stack.of(monitor).resolve(monitor.pipeline_arn)) == ":sagemaker:us-east-1:123456789012:pipeline/demo-test-monitor"
+    assert (
+        arn_tail(cdk.Stack.of(monitor).resolve(monitor.pipeline_arn))
+        == ":sagemaker:us-east-1:123456789012:pipeline/demo-test-monitor"
+    )
     template.has_resource_properties("AWS::SageMaker::Pipeline", {"PipelineName": "demo-test-monitor"})
     [resource] = template.find_resources("AWS::SageMaker::Pipeline").values()
     assert set(resource["DependsOn"]) & set(template.find_resources("AWS::IAM::Policy"))
     text = json.dumps(resource["Properties"]["PipelineDefinition"])
-    for expected in ("s3://demo-monitoring/datacapture/demo-test-sentiment", "s3://demo-monitoring/reports/demo-test-sentiment", KEY_ARN):
+    for expected in (
+        "s3://demo-monitoring/datacapture/demo-test-sentiment",
+        "s3://demo-monitoring/reports/demo-test-sentiment",
+        KEY_ARN,
+    ):
         assert expected in text, expected
 
 
 def test_the_schedule_from_config_starts_only_this_pipeline(built):
     monitor, template = built
     arn = cdk.Stack.of(monitor).resolve(monitor.pipeline_arn)
-    template.has_resource_properties("AWS::Events::Rule", {"ScheduleExpression": "cron(0 */2 ? * * *)", "Targets": [
-        Match.object_like({"Arn": arn, "SageMakerPipelineParameters": {"PipelineParameterList": []}})]})  # fmt: skip
+    template.has_resource_properties(
+        "AWS::Events::Rule",
+        {
+            "ScheduleExpression": "cron(0 */2 ? * * *)",
+            "Targets": [Match.object_like({"Arn": arn, "SageMakerPipelineParameters": {"PipelineParameterList": []}})],
+        },
+    )
     assert resources_for(template, "sagemaker:StartPipelineExecution") == [arn]
 
 

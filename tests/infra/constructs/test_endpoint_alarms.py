@@ -17,7 +17,12 @@ from tests.infra.constructs.conftest import new_stack
 
 def build(stack, latency=750):
     alarms = EndpointAlarms(
-        stack, "Alarms", endpoint_name="demo-test-sentiment", variant="AllTraffic", latency_p99_ms=latency, topic=sns.Topic(stack, "Topic")
+        stack,
+        "Alarms",
+        endpoint_name="demo-test-sentiment",
+        variant="AllTraffic",
+        latency_p99_ms=latency,
+        topic=sns.Topic(stack, "Topic"),
     )
     return alarms, Template.from_stack(stack)
 
@@ -33,24 +38,38 @@ def test_rollback_alarms_are_5xx_and_latency_by_fixed_name(built):
     # An alarm's Ref is its name.
     refs = [stack.resolve(name)["Ref"] for name in alarms.rollback_alarm_names]
     assert [resources[ref]["Properties"]["AlarmName"] for ref in refs] == [
-        "demo-test-sentiment-5xx-errors", "demo-test-sentiment-model-latency-p99",
-    ]  # fmt: skip
+        "demo-test-sentiment-5xx-errors",
+        "demo-test-sentiment-model-latency-p99",
+    ]
 
 
-@pytest.mark.parametrize(("name", "metric", "statistic", "threshold"), [
-    ("5xx-errors", "Invocation5XXErrors", "Sum", 0),
-    ("model-latency-p99", "ModelLatency", None, 750_000),  # microseconds
-    ("model-errors", "InvocationModelErrors", "Sum", 0),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("name", "metric", "statistic", "threshold"),
+    [
+        ("5xx-errors", "Invocation5XXErrors", "Sum", 0),
+        ("model-latency-p99", "ModelLatency", None, 750_000),  # microseconds
+        ("model-errors", "InvocationModelErrors", "Sum", 0),
+    ],
+)
 def test_alarm_watches_the_variant(built, name, metric, statistic, threshold):
     _, template = built
     expected = {
-        "AlarmName": f"demo-test-sentiment-{name}", "Namespace": NAMESPACE, "MetricName": metric, "Threshold": threshold,
-        "Dimensions": [{"Name": "EndpointName", "Value": "demo-test-sentiment"}, {"Name": "VariantName", "Value": "AllTraffic"}],
-        "Period": 60, "EvaluationPeriods": 2, "DatapointsToAlarm": 2, "ComparisonOperator": "GreaterThanThreshold",
+        "AlarmName": f"demo-test-sentiment-{name}",
+        "Namespace": NAMESPACE,
+        "MetricName": metric,
+        "Threshold": threshold,
+        "Dimensions": [
+            {"Name": "EndpointName", "Value": "demo-test-sentiment"},
+            {"Name": "VariantName", "Value": "AllTraffic"},
+        ],
+        "Period": 60,
+        "EvaluationPeriods": 2,
+        "DatapointsToAlarm": 2,
+        "ComparisonOperator": "GreaterThanThreshold",
         "TreatMissingData": "notBreaching",
-        "AlarmActions": [{"Ref": Match.any_value()}], "OKActions": [{"Ref": Match.any_value()}],
-    }  # fmt: skip
+        "AlarmActions": [{"Ref": Match.any_value()}],
+        "OKActions": [{"Ref": Match.any_value()}],
+    }
     if statistic:
         expected["Statistic"] = statistic
     else:

@@ -25,20 +25,40 @@ def build(stack, config=SCALING) -> Template:
 
 def test_scales_the_variant_between_the_bounds_with_the_service_linked_role(stack):
     template = build(stack)
-    template.has_resource_properties("AWS::ApplicationAutoScaling::ScalableTarget", {
-        "ServiceNamespace": "sagemaker", "ResourceId": "endpoint/demo-test-sentiment/variant/AllTraffic",
-        "ScalableDimension": "sagemaker:variant:DesiredInstanceCount", "MinCapacity": 2, "MaxCapacity": 4,
-        "RoleARN": {"Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, ":iam::123456789012:role/aws-service-role/"
-                    "sagemaker.application-autoscaling.amazonaws.com/AWSServiceRoleForApplicationAutoScaling_SageMakerEndpoint"]]},
-    })  # fmt: skip
-    template.resource_count_is("AWS::IAM::Role", 0)
-    template.has_resource_properties("AWS::ApplicationAutoScaling::ScalingPolicy", {
-        "PolicyType": "TargetTrackingScaling",
-        "TargetTrackingScalingPolicyConfiguration": {
-            "PredefinedMetricSpecification": {"PredefinedMetricType": "SageMakerVariantInvocationsPerInstance"},
-            "TargetValue": 50, "ScaleInCooldown": 301, "ScaleOutCooldown": 61,
+    template.has_resource_properties(
+        "AWS::ApplicationAutoScaling::ScalableTarget",
+        {
+            "ServiceNamespace": "sagemaker",
+            "ResourceId": "endpoint/demo-test-sentiment/variant/AllTraffic",
+            "ScalableDimension": "sagemaker:variant:DesiredInstanceCount",
+            "MinCapacity": 2,
+            "MaxCapacity": 4,
+            "RoleARN": {
+                "Fn::Join": [
+                    "",
+                    [
+                        "arn:",
+                        {"Ref": "AWS::Partition"},
+                        ":iam::123456789012:role/aws-service-role/"
+                        "sagemaker.application-autoscaling.amazonaws.com/AWSServiceRoleForApplicationAutoScaling_SageMakerEndpoint",
+                    ],
+                ]
+            },
         },
-    })  # fmt: skip
+    )
+    template.resource_count_is("AWS::IAM::Role", 0)
+    template.has_resource_properties(
+        "AWS::ApplicationAutoScaling::ScalingPolicy",
+        {
+            "PolicyType": "TargetTrackingScaling",
+            "TargetTrackingScalingPolicyConfiguration": {
+                "PredefinedMetricSpecification": {"PredefinedMetricType": "SageMakerVariantInvocationsPerInstance"},
+                "TargetValue": 50,
+                "ScaleInCooldown": 301,
+                "ScaleOutCooldown": 61,
+            },
+        },
+    )
 
 
 def test_min_above_max_fails(stack):

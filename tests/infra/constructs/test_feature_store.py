@@ -14,16 +14,27 @@ from aws_cdk.assertions import Match, Template
 from infra.constructs.feature_store import OFFLINE_STORE_PREFIX, ReviewFeatureGroup
 from ml_code.common.features import EVENT_TIME, FEATURES, RECORD_IDENTIFIER
 from tests.infra.constructs.conftest import (
-    actions_of, assert_least_privilege, bucket, lake_key, new_stack, resources_for, role_with_principal,
-)  # fmt: skip
+    actions_of,
+    assert_least_privilege,
+    bucket,
+    lake_key,
+    new_stack,
+    resources_for,
+    role_with_principal,
+)
 
 
 def build(stack, *, online: bool) -> ReviewFeatureGroup:
     key = lake_key(stack)
     return ReviewFeatureGroup(
-        stack, "Features", feature_group_name="demo-test-reviews", bucket=bucket(stack, key=key), key=key,
-        database_name="demo_test", online_store_enabled=online,
-    )  # fmt: skip
+        stack,
+        "Features",
+        feature_group_name="demo-test-reviews",
+        bucket=bucket(stack, key=key),
+        key=key,
+        database_name="demo_test",
+        online_store_enabled=online,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -35,32 +46,56 @@ def offline(tmp_path_factory):
 
 def test_the_schema_comes_from_ml_code(offline):
     _, template = offline
-    template.has_resource_properties("AWS::SageMaker::FeatureGroup", {
-        "FeatureGroupName": "demo-test-reviews", "RecordIdentifierFeatureName": RECORD_IDENTIFIER,
-        "EventTimeFeatureName": EVENT_TIME,
-        "FeatureDefinitions": [{"FeatureName": f.name, "FeatureType": f.type} for f in FEATURES],
-    })  # fmt: skip
+    template.has_resource_properties(
+        "AWS::SageMaker::FeatureGroup",
+        {
+            "FeatureGroupName": "demo-test-reviews",
+            "RecordIdentifierFeatureName": RECORD_IDENTIFIER,
+            "EventTimeFeatureName": EVENT_TIME,
+            "FeatureDefinitions": [{"FeatureName": f.name, "FeatureType": f.type} for f in FEATURES],
+        },
+    )
 
 
 def test_offline_store_is_kms_encrypted_under_its_prefix_with_a_glue_table(offline):
     group, template = offline
     assert group.table_name == "demo_test_reviews"
-    template.has_resource_properties("AWS::SageMaker::FeatureGroup", {"OfflineStoreConfig": {
-        "S3StorageConfig": {"S3Uri": {"Fn::Join": ["", ["s3://", Match.any_value(), f"/{OFFLINE_STORE_PREFIX}"]]},
-                            "KmsKeyId": {"Fn::GetAtt": [Match.any_value(), "Arn"]}},
-        "DataCatalogConfig": {"Catalog": "AwsDataCatalog", "Database": "demo_test", "TableName": "demo_test_reviews"},
-    }})  # fmt: skip
+    template.has_resource_properties(
+        "AWS::SageMaker::FeatureGroup",
+        {
+            "OfflineStoreConfig": {
+                "S3StorageConfig": {
+                    "S3Uri": {"Fn::Join": ["", ["s3://", Match.any_value(), f"/{OFFLINE_STORE_PREFIX}"]]},
+                    "KmsKeyId": {"Fn::GetAtt": [Match.any_value(), "Arn"]},
+                },
+                "DataCatalogConfig": {
+                    "Catalog": "AwsDataCatalog",
+                    "Database": "demo_test",
+                    "TableName": "demo_test_reviews",
+                },
+            }
+        },
+    )
 
 
 def test_online_store_is_off_when_disabled(offline):
     _, template = offline
-    template.has_resource_properties("AWS::SageMaker::FeatureGroup", {"OnlineStoreConfig": {"EnableOnlineStore": False}})
+    template.has_resource_properties(
+        "AWS::SageMaker::FeatureGroup", {"OnlineStoreConfig": {"EnableOnlineStore": False}}
+    )
 
 
 def test_online_store_is_encrypted_when_enabled(stack):
     build(stack, online=True)
-    Template.from_stack(stack).has_resource_properties("AWS::SageMaker::FeatureGroup", {"OnlineStoreConfig": {
-        "EnableOnlineStore": True, "SecurityConfig": {"KmsKeyId": {"Fn::GetAtt": [Match.any_value(), "Arn"]}}}})  # fmt: skip
+    Template.from_stack(stack).has_resource_properties(
+        "AWS::SageMaker::FeatureGroup",
+        {
+            "OnlineStoreConfig": {
+                "EnableOnlineStore": True,
+                "SecurityConfig": {"KmsKeyId": {"Fn::GetAtt": [Match.any_value(), "Arn"]}},
+            }
+        },
+    )
 
 
 def test_the_role_writes_only_the_offline_prefix_and_its_table(offline):
@@ -68,9 +103,16 @@ def test_the_role_writes_only_the_offline_prefix_and_its_table(offline):
     assert_least_privilege(template)
     role = role_with_principal(template, "sagemaker.amazonaws.com")
     assert actions_of(template, role) == {
-        "s3:PutObject", "s3:GetObject", "s3:GetBucketAcl", "kms:GenerateDataKey", "kms:Decrypt",
-        "glue:GetDatabase", "glue:GetTable", "glue:CreateTable", "glue:UpdateTable",
-    }  # fmt: skip
+        "s3:PutObject",
+        "s3:GetObject",
+        "s3:GetBucketAcl",
+        "kms:GenerateDataKey",
+        "kms:Decrypt",
+        "glue:GetDatabase",
+        "glue:GetTable",
+        "glue:CreateTable",
+        "glue:UpdateTable",
+    }
     [objects] = resources_for(template, "s3:PutObject", role)
     assert objects["Fn::Join"][1][-1] == f"/{OFFLINE_STORE_PREFIX}/*"
     tables = resources_for(template, "glue:CreateTable", role)

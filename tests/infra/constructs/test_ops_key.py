@@ -24,14 +24,21 @@ def statement_for(template: Template, principal: dict) -> dict:
 def test_rotating_key_with_default_publisher_events(stack):
     ops_key(stack, "Key", description="ops", removal_policy=cdk.RemovalPolicy.DESTROY)
     template = Template.from_stack(stack)
-    template.has_resource("AWS::KMS::Key", {"DeletionPolicy": "Delete", "Properties": Match.object_like(
-        {"EnableKeyRotation": True, "Description": "ops"})})  # fmt: skip
+    template.has_resource(
+        "AWS::KMS::Key",
+        {
+            "DeletionPolicy": "Delete",
+            "Properties": Match.object_like({"EnableKeyRotation": True, "Description": "ops"}),
+        },
+    )
     events = statement_for(template, {"Service": "events.amazonaws.com"})
     assert events["Action"] == ["kms:GenerateDataKey", "kms:Decrypt"]
 
 
 def test_every_publisher_is_named(stack):
-    ops_key(stack, "Key", description="ops", removal_policy=cdk.RemovalPolicy.RETAIN, publishers=("events", "cloudwatch"))
+    ops_key(
+        stack, "Key", description="ops", removal_policy=cdk.RemovalPolicy.RETAIN, publishers=("events", "cloudwatch")
+    )
     template = Template.from_stack(stack)
     statement = statement_for(template, {"Service": ["events.amazonaws.com", "cloudwatch.amazonaws.com"]})
     assert "kms:Encrypt" not in statement["Action"]

@@ -20,7 +20,9 @@ from tests.infra.constructs.conftest import PACKAGE_ARN, lake_key, new_stack, re
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
     stack = new_stack(tmp_path_factory.mktemp("baseline"))
-    baseline = PackageBaseline(stack, "Baseline", model_package_arn=PACKAGE_ARN, key=lake_key(stack), removal_policy=cdk.RemovalPolicy.DESTROY)
+    baseline = PackageBaseline(
+        stack, "Baseline", model_package_arn=PACKAGE_ARN, key=lake_key(stack), removal_policy=cdk.RemovalPolicy.DESTROY
+    )
     return baseline, Template.from_stack(stack)
 
 
@@ -34,8 +36,13 @@ def test_describes_only_the_package_and_rereads_on_change(built):
 
 def test_its_log_group_is_encrypted_and_retained_three_months(built):
     _, template = built
-    template.has_resource("AWS::Logs::LogGroup", {"DeletionPolicy": "Delete", "Properties": {
-        "RetentionInDays": 90, "KmsKeyId": {"Fn::GetAtt": [Match.any_value(), "Arn"]}}})  # fmt: skip
+    template.has_resource(
+        "AWS::Logs::LogGroup",
+        {
+            "DeletionPolicy": "Delete",
+            "Properties": {"RetentionInDays": 90, "KmsKeyId": {"Fn::GetAtt": [Match.any_value(), "Arn"]}},
+        },
+    )
     roles = template.find_resources("AWS::IAM::Role")
     assert all("ManagedPolicyArns" not in r["Properties"] for r in roles.values())
 

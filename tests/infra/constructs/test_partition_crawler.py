@@ -17,16 +17,28 @@ from aws_cdk.assertions import Match, Template
 from infra.constructs.partition_crawler import PartitionCrawler
 from infra.constructs.raw_tables import RAW_FORMATS
 from tests.infra.constructs.conftest import (
-    actions_of, assert_least_privilege, bucket, lake_key, new_stack, resources_for, role_with_principal,
-)  # fmt: skip
+    actions_of,
+    assert_least_privilege,
+    bucket,
+    lake_key,
+    new_stack,
+    resources_for,
+    role_with_principal,
+)
 
 
 def build(stack, schedule=None, formats=RAW_FORMATS) -> PartitionCrawler:
     key = lake_key(stack)
     return PartitionCrawler(
-        stack, "Crawler", name="demo-test-raw", database_name="demo_test", formats=formats,
-        bucket=bucket(stack, key=key), key=key, schedule=schedule,
-    )  # fmt: skip
+        stack,
+        "Crawler",
+        name="demo-test-raw",
+        database_name="demo_test",
+        formats=formats,
+        bucket=bucket(stack, key=key),
+        key=key,
+        schedule=schedule,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -37,13 +49,18 @@ def template(tmp_path_factory):
 
 
 def test_crawls_the_existing_tables_only_and_logs_schema_changes(template):
-    template.has_resource_properties("AWS::Glue::Crawler", {
-        "Name": "demo-test-raw",
-        "Targets": {"CatalogTargets": [{"DatabaseName": "demo_test", "Tables": [f.table_name for f in RAW_FORMATS]}]},
-        "SchemaChangePolicy": {"UpdateBehavior": "LOG", "DeleteBehavior": "LOG"},
-        "CrawlerSecurityConfiguration": "demo-test-raw-security",
-        "Schedule": Match.absent(),
-    })  # fmt: skip
+    template.has_resource_properties(
+        "AWS::Glue::Crawler",
+        {
+            "Name": "demo-test-raw",
+            "Targets": {
+                "CatalogTargets": [{"DatabaseName": "demo_test", "Tables": [f.table_name for f in RAW_FORMATS]}]
+            },
+            "SchemaChangePolicy": {"UpdateBehavior": "LOG", "DeleteBehavior": "LOG"},
+            "CrawlerSecurityConfiguration": "demo-test-raw-security",
+            "Schedule": Match.absent(),
+        },
+    )
     [crawler] = template.find_resources("AWS::Glue::Crawler").values()
     config = json.loads(crawler["Properties"]["Configuration"])
     assert config["CrawlerOutput"]["Partitions"]["AddOrUpdateBehavior"] == "InheritFromTable"
@@ -58,17 +75,25 @@ def test_schedule_when_given(stack):
 
 def test_security_configuration_encrypts_everything_with_the_key(template):
     key_arn = {"Fn::GetAtt": [Match.any_value(), "Arn"]}
-    template.has_resource_properties("AWS::Glue::SecurityConfiguration", {"EncryptionConfiguration": {
-        "CloudWatchEncryption": {"CloudWatchEncryptionMode": "SSE-KMS", "KmsKeyArn": key_arn},
-        "JobBookmarksEncryption": {"JobBookmarksEncryptionMode": "CSE-KMS", "KmsKeyArn": key_arn},
-        "S3Encryptions": [{"S3EncryptionMode": "SSE-KMS", "KmsKeyArn": key_arn}],
-    }})  # fmt: skip
+    template.has_resource_properties(
+        "AWS::Glue::SecurityConfiguration",
+        {
+            "EncryptionConfiguration": {
+                "CloudWatchEncryption": {"CloudWatchEncryptionMode": "SSE-KMS", "KmsKeyArn": key_arn},
+                "JobBookmarksEncryption": {"JobBookmarksEncryptionMode": "CSE-KMS", "KmsKeyArn": key_arn},
+                "S3Encryptions": [{"S3EncryptionMode": "SSE-KMS", "KmsKeyArn": key_arn}],
+            }
+        },
+    )
 
 
 def test_key_policy_lets_logs_use_the_key_for_crawler_log_groups_only(template):
     [key] = template.find_resources("AWS::KMS::Key").values()
-    [logs] = [s for s in key["Properties"]["KeyPolicy"]["Statement"]
-              if s["Principal"] == {"Service": "logs.us-east-1.amazonaws.com"}]  # fmt: skip
+    [logs] = [
+        s
+        for s in key["Properties"]["KeyPolicy"]["Statement"]
+        if s["Principal"] == {"Service": "logs.us-east-1.amazonaws.com"}
+    ]
     arn = logs["Condition"]["ArnLike"]["kms:EncryptionContext:aws:logs:arn"]
     assert arn["Fn::Join"][1][-1] == ":logs:us-east-1:123456789012:log-group:/aws-glue/crawlers*"
 

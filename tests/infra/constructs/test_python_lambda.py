@@ -23,18 +23,30 @@ from tests.infra.constructs.conftest import actions_of, assert_least_privilege, 
 def built(tmp_path_factory):
     stack = new_stack(tmp_path_factory.mktemp("lambda"))
     function = PythonLambda(
-        stack, "Fn", name="start_pipeline", key=lake_key(stack), environment={"A": "1"}, removal_policy=cdk.RemovalPolicy.DESTROY
+        stack,
+        "Fn",
+        name="start_pipeline",
+        key=lake_key(stack),
+        environment={"A": "1"},
+        removal_policy=cdk.RemovalPolicy.DESTROY,
     )
     return function, Template.from_stack(stack)
 
 
 def test_function_runs_the_folders_handler_with_limits(built):
     _, template = built
-    template.has_resource_properties("AWS::Lambda::Function", {
-        "Handler": "handler.handler", "Runtime": Match.string_like_regexp("^python3\\."), "Timeout": 30, "MemorySize": 256,
-        "ReservedConcurrentExecutions": 5, "Environment": {"Variables": {"A": "1"}},
-        "DeadLetterConfig": {"TargetArn": Match.any_value()},
-    })  # fmt: skip
+    template.has_resource_properties(
+        "AWS::Lambda::Function",
+        {
+            "Handler": "handler.handler",
+            "Runtime": Match.string_like_regexp("^python3\\."),
+            "Timeout": 30,
+            "MemorySize": 256,
+            "ReservedConcurrentExecutions": 5,
+            "Environment": {"Variables": {"A": "1"}},
+            "DeadLetterConfig": {"TargetArn": Match.any_value()},
+        },
+    )
     template.has_resource_properties("AWS::Lambda::EventInvokeConfig", {"MaximumRetryAttempts": 2})
 
 
@@ -48,10 +60,22 @@ def test_the_asset_holds_the_handler_and_vendored_powertools(built):
 def test_logs_and_dead_letters_are_encrypted_with_the_key(built):
     _, template = built
     key = {"Fn::GetAtt": [Match.any_value(), "Arn"]}
-    template.has_resource("AWS::Logs::LogGroup", {"DeletionPolicy": "Delete", "Properties": {"RetentionInDays": 90, "KmsKeyId": key}})
-    template.has_resource_properties("AWS::SQS::Queue", {"KmsMasterKeyId": key, "MessageRetentionPeriod": 14 * 24 * 3600})
-    template.has_resource_properties("AWS::SQS::QueuePolicy", {"PolicyDocument": {"Statement": Match.array_with([Match.object_like(
-        {"Effect": "Deny", "Condition": {"Bool": {"aws:SecureTransport": "false"}}})])}})  # fmt: skip
+    template.has_resource(
+        "AWS::Logs::LogGroup", {"DeletionPolicy": "Delete", "Properties": {"RetentionInDays": 90, "KmsKeyId": key}}
+    )
+    template.has_resource_properties(
+        "AWS::SQS::Queue", {"KmsMasterKeyId": key, "MessageRetentionPeriod": 14 * 24 * 3600}
+    )
+    template.has_resource_properties(
+        "AWS::SQS::QueuePolicy",
+        {
+            "PolicyDocument": {
+                "Statement": Match.array_with(
+                    [Match.object_like({"Effect": "Deny", "Condition": {"Bool": {"aws:SecureTransport": "false"}}})]
+                )
+            }
+        },
+    )
 
 
 def test_role_writes_its_own_log_group_only(built):
@@ -66,4 +90,11 @@ def test_role_writes_its_own_log_group_only(built):
 
 def test_an_unknown_function_folder_raises(stack):
     with pytest.raises(ValueError, match="lambdas/no_such_function/handler.py"):
-        PythonLambda(stack, "Fn", name="no_such_function", key=lake_key(stack), environment={}, removal_policy=cdk.RemovalPolicy.RETAIN)
+        PythonLambda(
+            stack,
+            "Fn",
+            name="no_such_function",
+            key=lake_key(stack),
+            environment={},
+            removal_policy=cdk.RemovalPolicy.RETAIN,
+        )

@@ -29,16 +29,26 @@ def test_one_table_per_format_in_the_given_database(template):
 
 @pytest.mark.parametrize("fmt", RAW_FORMATS, ids=lambda f: f.table_name)
 def test_table_matches_its_format(template, fmt):
-    template.has_resource_properties("AWS::Glue::Table", {"TableInput": Match.object_like({
-        "Name": fmt.table_name, "TableType": "EXTERNAL_TABLE",
-        "PartitionKeys": [{"Name": PARTITION_KEY, "Type": "string"}],
-        "Parameters": Match.object_like({"has_encrypted_data": "true", "skip.header.line.count": "1"}),
-        "StorageDescriptor": Match.object_like({
-            "Columns": [{"Name": n, "Type": t} for n, t in fmt.columns],
-            "Location": {"Fn::Join": ["", ["s3://", Match.any_value(), f"/{fmt.s3_prefix}/"]]},
-            "SerdeInfo": {"SerializationLibrary": fmt.serde, "Parameters": fmt.serde_parameters},
-        }),
-    })})  # fmt: skip
+    template.has_resource_properties(
+        "AWS::Glue::Table",
+        {
+            "TableInput": Match.object_like(
+                {
+                    "Name": fmt.table_name,
+                    "TableType": "EXTERNAL_TABLE",
+                    "PartitionKeys": [{"Name": PARTITION_KEY, "Type": "string"}],
+                    "Parameters": Match.object_like({"has_encrypted_data": "true", "skip.header.line.count": "1"}),
+                    "StorageDescriptor": Match.object_like(
+                        {
+                            "Columns": [{"Name": n, "Type": t} for n, t in fmt.columns],
+                            "Location": {"Fn::Join": ["", ["s3://", Match.any_value(), f"/{fmt.s3_prefix}/"]]},
+                            "SerdeInfo": {"SerializationLibrary": fmt.serde, "Parameters": fmt.serde_parameters},
+                        }
+                    ),
+                }
+            )
+        },
+    )
 
 
 @pytest.mark.parametrize("fmt", RAW_FORMATS, ids=lambda f: f.table_name)

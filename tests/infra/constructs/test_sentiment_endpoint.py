@@ -25,9 +25,15 @@ SERVING = make_config().serving
 
 def build(stack, serving=SERVING, alarms=("demo-5xx", "demo-latency")) -> Template:
     SentimentEndpoint(
-        stack, "Endpoint", endpoint_name="demo-test-sentiment", config=serving, role_arn=ROLE, capture_uri=CAPTURE,
-        key_arn=KEY_ARN, rollback_alarm_names=list(alarms),
-    )  # fmt: skip
+        stack,
+        "Endpoint",
+        endpoint_name="demo-test-sentiment",
+        config=serving,
+        role_arn=ROLE,
+        capture_uri=CAPTURE,
+        key_arn=KEY_ARN,
+        rollback_alarm_names=list(alarms),
+    )
     return Template.from_stack(stack)
 
 
@@ -41,54 +47,105 @@ def template(tmp_path_factory):
 
 
 def test_model_serves_the_package_with_its_request_limits(template):
-    template.has_resource_properties("AWS::SageMaker::Model", {"ExecutionRoleArn": ROLE, "Containers": [{
-        "ModelPackageName": PACKAGE_ARN, "Environment": {MAX_TEXTS_ENV: "16", MAX_CHARS_ENV: "2000"}}]})  # fmt: skip
+    template.has_resource_properties(
+        "AWS::SageMaker::Model",
+        {
+            "ExecutionRoleArn": ROLE,
+            "Containers": [
+                {"ModelPackageName": PACKAGE_ARN, "Environment": {MAX_TEXTS_ENV: "16", MAX_CHARS_ENV: "2000"}}
+            ],
+        },
+    )
 
 
 def test_config_captures_under_the_key_and_encrypts_ebs_volumes(template):
-    template.has_resource_properties("AWS::SageMaker::EndpointConfig", {
-        "KmsKeyId": KEY_ARN,
-        "ProductionVariants": [Match.object_like({"VariantName": VARIANT, "InstanceType": "ml.m5.xlarge", "InitialInstanceCount": 2})],
-        "DataCaptureConfig": {
-            "EnableCapture": True, "InitialSamplingPercentage": 40, "DestinationS3Uri": CAPTURE, "KmsKeyId": KEY_ARN,
-            "CaptureOptions": [{"CaptureMode": "Input"}, {"CaptureMode": "Output"}],
-            "CaptureContentTypeHeader": {"JsonContentTypes": JSON_CONTENT_TYPES, "CsvContentTypes": CSV_CONTENT_TYPES},
+    template.has_resource_properties(
+        "AWS::SageMaker::EndpointConfig",
+        {
+            "KmsKeyId": KEY_ARN,
+            "ProductionVariants": [
+                Match.object_like({"VariantName": VARIANT, "InstanceType": "ml.m5.xlarge", "InitialInstanceCount": 2})
+            ],
+            "DataCaptureConfig": {
+                "EnableCapture": True,
+                "InitialSamplingPercentage": 40,
+                "DestinationS3Uri": CAPTURE,
+                "KmsKeyId": KEY_ARN,
+                "CaptureOptions": [{"CaptureMode": "Input"}, {"CaptureMode": "Output"}],
+                "CaptureContentTypeHeader": {
+                    "JsonContentTypes": JSON_CONTENT_TYPES,
+                    "CsvContentTypes": CSV_CONTENT_TYPES,
+                },
+            },
         },
-    })  # fmt: skip
+    )
 
 
 def test_instance_storage_types_take_no_volume_key_but_capture_stays_encrypted(stack):
     template = build(stack, serving=dataclasses.replace(SERVING, instance_type="ml.g5.xlarge"))
-    template.has_resource_properties("AWS::SageMaker::EndpointConfig", {
-        "KmsKeyId": Match.absent(), "DataCaptureConfig": Match.object_like({"KmsKeyId": KEY_ARN})})  # fmt: skip
+    template.has_resource_properties(
+        "AWS::SageMaker::EndpointConfig",
+        {"KmsKeyId": Match.absent(), "DataCaptureConfig": Match.object_like({"KmsKeyId": KEY_ARN})},
+    )
 
 
 def test_canary_rollout_rolls_back_on_the_alarms(template):
-    template.has_resource_properties("AWS::SageMaker::Endpoint", {"EndpointName": "demo-test-sentiment", "DeploymentConfig": {
-        "BlueGreenUpdatePolicy": {
-            "TrafficRoutingConfiguration": {"Type": "CANARY", "WaitIntervalInSeconds": 120,
-                                            "CanarySize": {"Type": "CAPACITY_PERCENT", "Value": 25}},
-            "TerminationWaitInSeconds": 60,
-            "MaximumExecutionTimeoutInSeconds": 1800 + 120 * 5,
+    template.has_resource_properties(
+        "AWS::SageMaker::Endpoint",
+        {
+            "EndpointName": "demo-test-sentiment",
+            "DeploymentConfig": {
+                "BlueGreenUpdatePolicy": {
+                    "TrafficRoutingConfiguration": {
+                        "Type": "CANARY",
+                        "WaitIntervalInSeconds": 120,
+                        "CanarySize": {"Type": "CAPACITY_PERCENT", "Value": 25},
+                    },
+                    "TerminationWaitInSeconds": 60,
+                    "MaximumExecutionTimeoutInSeconds": 1800 + 120 * 5,
+                },
+                "AutoRollbackConfiguration": {"Alarms": [{"AlarmName": "demo-5xx"}, {"AlarmName": "demo-latency"}]},
+            },
         },
-        "AutoRollbackConfiguration": {"Alarms": [{"AlarmName": "demo-5xx"}, {"AlarmName": "demo-latency"}]},
-    }})  # fmt: skip
+    )
 
 
-@pytest.mark.parametrize(("strategy", "expected"), [
-    ("linear", {"Type": "LINEAR", "WaitIntervalInSeconds": 120, "LinearStepSize": {"Type": "CAPACITY_PERCENT", "Value": 25}}),
-    ("all_at_once", {"Type": "ALL_AT_ONCE", "WaitIntervalInSeconds": 120}),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("strategy", "expected"),
+    [
+        (
+            "linear",
+            {
+                "Type": "LINEAR",
+                "WaitIntervalInSeconds": 120,
+                "LinearStepSize": {"Type": "CAPACITY_PERCENT", "Value": 25},
+            },
+        ),
+        ("all_at_once", {"Type": "ALL_AT_ONCE", "WaitIntervalInSeconds": 120}),
+    ],
+)
 def test_other_rollout_strategies(stack, strategy, expected):
     template = build(stack, serving=rollout(strategy=strategy))
-    template.has_resource_properties("AWS::SageMaker::Endpoint", {"DeploymentConfig": Match.object_like({
-        "BlueGreenUpdatePolicy": Match.object_like({"TrafficRoutingConfiguration": expected})})})  # fmt: skip
+    template.has_resource_properties(
+        "AWS::SageMaker::Endpoint",
+        {
+            "DeploymentConfig": Match.object_like(
+                {"BlueGreenUpdatePolicy": Match.object_like({"TrafficRoutingConfiguration": expected})}
+            )
+        },
+    )
 
 
 def test_rollout_timeout_is_capped_at_sagemakers_maximum(stack):
     template = build(stack, serving=rollout(step_percent=1, wait_seconds=3600))
-    template.has_resource_properties("AWS::SageMaker::Endpoint", {"DeploymentConfig": Match.object_like({
-        "BlueGreenUpdatePolicy": Match.object_like({"MaximumExecutionTimeoutInSeconds": 28800})})})  # fmt: skip
+    template.has_resource_properties(
+        "AWS::SageMaker::Endpoint",
+        {
+            "DeploymentConfig": Match.object_like(
+                {"BlueGreenUpdatePolicy": Match.object_like({"MaximumExecutionTimeoutInSeconds": 28800})}
+            )
+        },
+    )
 
 
 def test_no_package_raises(stack):

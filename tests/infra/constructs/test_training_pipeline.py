@@ -24,9 +24,15 @@ NAMES = {name: f"demo-{name}" for name in ("raw", "features", "models")}
 
 def build(stack, config):
     pipeline = TrainingPipeline(
-        stack, "Training", config=config, buckets=BUCKETS, bucket_names=NAMES, key_arn=KEY_ARN,
-        feature_group_name="demo-test-reviews", model_package_group_name="demo-test-sentiment",
-    )  # fmt: skip
+        stack,
+        "Training",
+        config=config,
+        buckets=BUCKETS,
+        bucket_names=NAMES,
+        key_arn=KEY_ARN,
+        feature_group_name="demo-test-reviews",
+        model_package_group_name="demo-test-sentiment",
+    )
     return pipeline, Template.from_stack(stack)
 
 
@@ -38,9 +44,14 @@ def built(tmp_path_factory):
 def test_pipeline_named_from_config_runs_as_its_role_after_its_policy(built):
     pipeline, template = built
     assert pipeline.pipeline_name == "demo-test-training"
-    assert arn_tail(cdk.Stack.of(pipeline).resolve(pipeline.pipeline_arn)) == ":sagemaker:us-east-1:123456789012:pipeline/demo-test-training"
-    template.has_resource_properties("AWS::SageMaker::Pipeline", {
-        "PipelineName": "demo-test-training", "RoleArn": {"Fn::GetAtt": [Match.any_value(), "Arn"]}})  # fmt: skip
+    assert (
+        arn_tail(cdk.Stack.of(pipeline).resolve(pipeline.pipeline_arn))
+        == ":sagemaker:us-east-1:123456789012:pipeline/demo-test-training"
+    )
+    template.has_resource_properties(
+        "AWS::SageMaker::Pipeline",
+        {"PipelineName": "demo-test-training", "RoleArn": {"Fn::GetAtt": [Match.any_value(), "Arn"]}},
+    )
     [resource] = template.find_resources("AWS::SageMaker::Pipeline").values()
     assert set(resource["DependsOn"]) & set(template.find_resources("AWS::IAM::Policy"))
 
@@ -49,8 +60,14 @@ def test_definition_uses_the_given_buckets_key_and_names(built):
     _, template = built
     [resource] = template.find_resources("AWS::SageMaker::Pipeline").values()
     text = json.dumps(resource["Properties"]["PipelineDefinition"])
-    for expected in ("s3://demo-raw/womens-clothing-reviews/", "s3://demo-models", "demo-features", KEY_ARN,
-                     "demo-test-sentiment", "demo-test-reviews"):  # fmt: skip
+    for expected in (
+        "s3://demo-raw/womens-clothing-reviews/",
+        "s3://demo-models",
+        "demo-features",
+        KEY_ARN,
+        "demo-test-sentiment",
+        "demo-test-reviews",
+    ):
         assert expected in text, expected
 
 
@@ -63,10 +80,14 @@ def test_code_is_an_asset_the_role_reads(built):
 def test_the_model_monitor_engine_adds_the_analyzer_image(tmp_path):
     _, template = build(new_stack(tmp_path), make_config(monitoring={"engine": "model_monitor"}))
     account, repository = repository_of(analyzer_image_uri("us-east-1"))
-    assert f":ecr:us-east-1:{account}:repository/{repository}" in [arn_tail(a) for a in resources_for(template, "ecr:BatchGetImage")]
+    assert f":ecr:us-east-1:{account}:repository/{repository}" in [
+        arn_tail(a) for a in resources_for(template, "ecr:BatchGetImage")
+    ]
 
 
 def test_the_default_engine_pulls_no_analyzer(built):
     _, template = built
     account, repository = repository_of(analyzer_image_uri("us-east-1"))
-    assert f":ecr:us-east-1:{account}:repository/{repository}" not in [arn_tail(a) for a in resources_for(template, "ecr:BatchGetImage")]
+    assert f":ecr:us-east-1:{account}:repository/{repository}" not in [
+        arn_tail(a) for a in resources_for(template, "ecr:BatchGetImage")
+    ]
