@@ -30,7 +30,7 @@ class EndpointAlarms(Construct):
         topic: sns.ITopic,
     ) -> None:
         if latency_p99_ms < 1:
-            raise ValueError(f"latency_p99_ms: at least 1 ms, got {latency_p99_ms} (the alarm would roll back every rollout)")
+            raise ValueError(f"latency_p99_ms: at least 1 ms (0 rolls back every rollout), got {latency_p99_ms}")
         super().__init__(scope, construct_id)
         dimensions = {"EndpointName": endpoint_name, "VariantName": variant}
         minute = cdk.Duration.minutes(1)
