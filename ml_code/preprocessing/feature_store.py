@@ -29,13 +29,26 @@ from ml_code.preprocessing.output import INPUT_IDS
 
 LOG = logging.getLogger(__name__)
 RETRYABLE_ERRORS = frozenset(
-    "ThrottlingException Throttling TooManyRequestsException RequestLimitExceeded ServiceUnavailable"
-    " InternalFailure InternalServerError".split()
+    (
+        "ThrottlingException",
+        "Throttling",
+        "TooManyRequestsException",
+        "RequestLimitExceeded",
+        "ServiceUnavailable",
+        "InternalFailure",
+        "InternalServerError",
+    )
 )
 # No record can succeed after these: fail the job at once rather than count them one by one.
 FATAL_ERRORS = frozenset(
-    "AccessForbidden AccessDeniedException ResourceNotFound UnrecognizedClientException ExpiredTokenException"
-    " InvalidClientTokenId".split()
+    (
+        "AccessForbidden",
+        "AccessDeniedException",
+        "ResourceNotFound",
+        "UnrecognizedClientException",
+        "ExpiredTokenException",
+        "InvalidClientTokenId",
+    )
 )
 _LOGGED_FAILURES = 10  # then only counted, so a bad run does not flood the log
 

@@ -35,7 +35,8 @@ class Chunk:
 
 
 def _open_text(source: Source) -> io.TextIOBase:
-    raw = gzip.open(source.path, "rb") if source.gzipped else open(source.path, "rb")
+    # The wrapper owns the binary stream: closing the text handle closes it.
+    raw = gzip.open(source.path, "rb") if source.gzipped else open(source.path, "rb")  # noqa: SIM115
     # utf-8-sig drops a BOM; an invalid byte becomes U+FFFD and only its row is rejected.
     return io.TextIOWrapper(raw, encoding="utf-8-sig", errors="replace", newline="")
 

@@ -6,6 +6,7 @@ runs on every row and most reviews need none of the repairs.
 
 from __future__ import annotations
 
+import contextlib
 import html
 import re
 
@@ -17,10 +18,8 @@ _LINE_BREAK_TAG = re.compile(r"<br\s*/?>", re.IGNORECASE)  # Amazon review bodie
 _BYTE_OF: dict[str, int] = {}
 for _byte in range(0x80, 0x100):
     _BYTE_OF[bytes([_byte]).decode("latin-1")] = _byte
-    try:
+    with contextlib.suppress(UnicodeDecodeError):  # the bytes cp1252 leaves undefined
         _BYTE_OF[bytes([_byte]).decode("cp1252")] = _byte
-    except UnicodeDecodeError:
-        pass
 _CONTINUATION = "".join(re.escape(c) for c, b in _BYTE_OF.items() if 0x80 <= b <= 0xBF)
 _MOJIBAKE = re.compile(
     f"[\xc2-\xdf][{_CONTINUATION}]"  # 2-byte sequence
