@@ -62,6 +62,13 @@ def _add_data_arguments(parser: argparse.ArgumentParser) -> None:
             help=f"{role.name} column ({missing}); default: the first of {candidates} that the header has",
         )
     group.add_argument(
+        "--quarantine-unreadable",
+        action="store_true",
+        help="skip a file that cannot be read (binary, not UTF-8, corrupt, wrong format or columns), listing it"
+        " with the reason under skipped_files in the report, and go on with the others; default: such a file"
+        " fails the job (so does having every file skipped)",
+    )
+    group.add_argument(
         "--event-time",
         type=event_time,
         default=None,
@@ -79,7 +86,10 @@ def _add_processing_arguments(parser: argparse.ArgumentParser) -> None:
     for split, share in (("train", 0.9), ("validation", 0.05), ("test", 0.05)):
         group.add_argument(f"--{split}-split", type=float, default=share, help=f"share of records in {split}")
     group.add_argument("--chunk-size", type=int, default=10_000, help="rows read, cleaned and tokenized at a time")
-    work_help = "scratch folder for the records while balancing counts labels; default: the system temp folder"
+    work_help = (
+        "scratch folder for the records while balancing counts labels, created if missing;"
+        " default: the system temp folder"
+    )
     group.add_argument("--work-dir", type=Path, default=None, help=work_help)
 
 
@@ -142,4 +152,5 @@ def to_config(args: argparse.Namespace) -> JobConfig:
         chunk_size=args.chunk_size,
         event_time=time.time() if args.event_time is None else args.event_time,
         feature_store=feature_store,
+        quarantine_unreadable=args.quarantine_unreadable,
     )

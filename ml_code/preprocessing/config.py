@@ -24,6 +24,7 @@ class JobConfig:
     chunk_size: int = 10_000
     event_time: float = 0.0  # Unix seconds for sources without dates
     feature_store: IngestSettings | None = None
+    quarantine_unreadable: bool = False  # skip (and report) unreadable files instead of failing
 
     def as_json(self) -> dict[str, Any]:
         return {k: str(v) if isinstance(v, Path) else v for k, v in asdict(self).items()}

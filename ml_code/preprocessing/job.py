@@ -27,6 +27,8 @@ from ml_code.preprocessing.balancing import balanced_stream
 from ml_code.preprocessing.cluster import read_host_identity
 from ml_code.preprocessing.columns import ColumnMap
 from ml_code.preprocessing.config import JobConfig
+from ml_code.preprocessing.dedup import SCOPE as DUPLICATE_SCOPE
+from ml_code.preprocessing.dedup import SeenIds
 from ml_code.preprocessing.errors import InputError
 from ml_code.preprocessing.feature_store import Ingestor
 from ml_code.preprocessing.formats import Source
@@ -44,13 +46,20 @@ if TYPE_CHECKING:
 LOG = logging.getLogger(__name__)
 
 
-def _clean_file(source: Source, columns: ColumnMap, config: JobConfig, report: Report) -> Iterator[pa.RecordBatch]:
+def _clean_file(
+    source: Source, columns: ColumnMap, config: JobConfig, report: Report, seen: SeenIds
+) -> Iterator[pa.RecordBatch]:
     read = kept = 0
     rejected: Counter[str] = Counter()
     for chunk in iter_chunks(source, columns, config.chunk_size):
         valid = validate(chunk.frame)
         records = to_records(valid.frame, source.relative, config.event_time, config.split_fractions)
         chunk_rejected = valid.rejected + Counter(malformed_row=chunk.malformed)
+        if columns.columns.get("id") is not None:  # derived ids cannot repeat: see dedup
+            first = seen.first_seen(records["balance_key"].to_numpy())
+            if not first.all():
+                chunk_rejected["duplicate_id"] += int((~first).sum())
+                records = records[first].reset_index(drop=True)
         read, kept = read + len(chunk.frame) + chunk.malformed, kept + len(records)
         rejected += chunk_rejected
         report.rows_read += len(chunk.frame) + chunk.malformed
@@ -68,9 +77,25 @@ def _clean_file(source: Source, columns: ColumnMap, config: JobConfig, report: R
 def clean_stream(
     sources: list[tuple[Source, ColumnMap]], config: JobConfig, report: Report
 ) -> Iterator[pa.RecordBatch]:
-    """Cleaned records of every file; fails at the end if there was nothing to keep."""
+    """Cleaned records of every file; fails at the end if there was nothing to keep.
+
+    A file that breaks mid-way fails the job, or with ``quarantine_unreadable`` is listed
+    as skipped (its rows read before the break stay counted and kept)."""
+    seen = SeenIds()
+    report.duplicate_scope = DUPLICATE_SCOPE
+    broken = 0
     for source, columns in sources:
-        yield from _clean_file(source, columns, config, report)
+        before = report.rows_read
+        try:
+            yield from _clean_file(source, columns, config, report, seen)
+        except InputError as exc:
+            if not config.quarantine_unreadable:
+                raise
+            broken += 1
+            report.skip(source.relative, str(exc), quarantined=True, rows_read=report.rows_read - before)
+            LOG.warning("quarantined (--quarantine-unreadable) after %d rows: %s", report.rows_read - before, exc)
+    if sources and broken == len(sources):
+        raise InputError(f"every input file is unreadable: all {broken} quarantined (--quarantine-unreadable)")
     if sources and report.rows_read == 0:
         raise InputError(f"no data rows in {', '.join(s.relative for s, _ in sources)} (header only?)")
     if sources and report.rows_kept == 0:
@@ -100,16 +125,30 @@ def emit(
             LOG.info("tokenized and wrote %d rows", report.rows_written)
 
 
+def work_dir(path: Path | None) -> Path | None:
+    """``--work-dir``, created if missing; a one-line InputError when it cannot be."""
+    if path is None:
+        return None
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=path):
+            pass
+    except OSError as exc:
+        raise InputError(f"--work-dir {path}: cannot create or write to it ({exc.strerror or exc})") from exc
+    return path
+
+
 def run(config: JobConfig) -> Report:
     """Process this instance's files; the report is written even when the job fails midway."""
     started = time.monotonic()
     identity = read_host_identity(config.resource_config)
     report = Report(identity.current_host, list(identity.hosts), config.as_json(), config.max_seq_length)
     sources = find_sources(config, identity, report)
+    scratch = work_dir(config.work_dir)
     tokenizer = load_tokenizer(config.tokenizer, config.max_seq_length)  # before any row: fail fast
     writers = SplitWriters(config.output_dir, identity.current_host)
     ingestor = Ingestor(config.feature_store) if config.feature_store else None
-    with tempfile.TemporaryDirectory(prefix="preprocess-", dir=config.work_dir) as work:
+    with tempfile.TemporaryDirectory(prefix="preprocess-", dir=scratch) as work:
         records = clean_stream(sources, config, report)
         if config.balance:
             records = balanced_stream(records, Path(work) / "records.arrow", report)

@@ -9,6 +9,12 @@ facet column and value: rows per class, CI and DPL of the value against the rest
 rows kept (after validation) before balancing, of every split. Like every figure here they
 describe this instance's files only; the per-class counts add up over instances, CI and
 DPL do not (``facets.merged_pre_training`` recomputes them from the summed counts).
+
+``skipped_files`` lists every file below the input folder that was not processed (or not
+to the end), each with the reason: not a data file by its name, or unreadable and
+quarantined (``--quarantine-unreadable``; when it broke mid-way, ``rows_read`` of it, the
+whole chunks before the break, were read and kept or rejected as usual). ``duplicates``
+says how many rows were dropped as ``duplicate_id`` and within what scope (see ``dedup``).
 """
 
 from __future__ import annotations
@@ -52,7 +58,8 @@ class Report:
     configuration: dict[str, Any]
     max_seq_length: int
     input_files: list[dict[str, Any]] = field(default_factory=list)
-    skipped_files: list[str] = field(default_factory=list)
+    skipped_files: list[dict[str, Any]] = field(default_factory=list)
+    duplicate_scope: str = ""  # what the duplicate_id count covers
     rows_read: int = 0
     rejected: Counter[str] = field(default_factory=Counter)
     labels_before: Counter[int] = field(default_factory=Counter)
@@ -68,6 +75,9 @@ class Report:
 
     def __post_init__(self) -> None:
         self.token_lengths = np.zeros(self.max_seq_length + 1, dtype=np.int64)
+
+    def skip(self, path: str, reason: str, quarantined: bool = False, rows_read: int = 0) -> None:
+        self.skipped_files.append({"path": path, "reason": reason, "quarantined": quarantined, "rows_read": rows_read})
 
     @property
     def rows_kept(self) -> int:
@@ -110,6 +120,7 @@ class Report:
                 "written": written,
             },
             "rejected_by_reason": {reason: int(self.rejected[reason]) for reason in REJECT_REASONS},
+            "duplicates": {"rows": int(self.rejected["duplicate_id"]), "scope": self.duplicate_scope},
             "labels": {
                 "before_balancing": _by_label(self.labels_before),
                 "after_balancing": _by_label(self.labels_after),

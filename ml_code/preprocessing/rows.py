@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from dataclasses import dataclass
 
@@ -9,17 +10,21 @@ import numpy as np
 import pandas as pd
 
 from ml_code.common.labels import MAX_STARS, MIN_STARS
+from ml_code.preprocessing.formats import CONTROL_BYTES
 from ml_code.preprocessing.text import clean_text
 
 # In priority order: a row failing several checks is counted under the first.
 REJECT_REASONS: tuple[str, ...] = (
     "malformed_row",  # wrong field count or broken quoting (counted by the reader)
     "invalid_utf8",  # bytes that are not UTF-8 inside the text
+    "control_character",  # a NUL or other control character (formats.CONTROL_BYTES) in the text, id or category
     "empty_text",  # nothing left after cleaning
     "invalid_rating",  # not a whole number of stars within the label mapping's range
     "missing_id",  # the source has an id column but this row's id is empty
     "invalid_date",  # the source has a date column but this row's date does not parse
+    "duplicate_id",  # a review id this instance already kept (dedup.SeenIds; the job counts these)
 )
+_CONTROL = re.compile(f"[{re.escape(CONTROL_BYTES.decode('ascii'))}]")
 
 
 @dataclass(frozen=True)
@@ -47,12 +52,23 @@ def parse_event_times(values: pd.Series) -> np.ndarray:
     return np.where(parsed.isna().to_numpy(), np.nan, seconds)
 
 
+def has_control(values: pd.Series) -> np.ndarray:
+    """Per value: holds a control character that no review text, id or category should."""
+    search = _CONTROL.search
+    return np.fromiter((search(v) is not None for v in values), dtype=bool, count=len(values))
+
+
 def validate(frame: pd.DataFrame) -> Validated:
     raw_text = frame["text"].fillna("").astype(str)
     text = pd.Series([clean_text(t) for t in raw_text], index=frame.index, dtype=object)
     stars = parse_stars(frame["rating"])
+    control = has_control(raw_text)
+    for role in ("id", "category"):
+        if role in frame:
+            control |= has_control(frame[role].fillna("").astype(str))
     checks = {
         "invalid_utf8": raw_text.str.contains("\ufffd", regex=False).to_numpy(),
+        "control_character": control,
         "empty_text": (text == "").to_numpy(),
         "invalid_rating": stars == 0,
     }

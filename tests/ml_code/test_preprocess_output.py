@@ -126,11 +126,15 @@ def test_every_reject_reason_is_counted_once_and_the_counts_reconcile(tmp_path, 
         amazon_row("", "good", 4),  # missing_id
         amazon_row("D1", "good", 4, date="31/08/2015x"),  # invalid_date
         amazon_row("X1", "", "x", date="never"),  # several problems: counted once, as empty_text
+        amazon_row("R3", "the same review id again", 4),  # duplicate_id
     ]
     path = write_csv(tmp_path / "in" / "amazon.tsv", AMAZON_HEADER, rows, delimiter="\t")
     with path.open("ab") as handle:
         handle.write(b"US\t1\tB1\tP\t2\tt\tApparel\t5\t0\t0\tN\tY\th\tbad \xff byte\t2015-08-31\n")  # invalid_utf8
         handle.write(b"US\t1\tT1\tP\t2\tt\tApparel\t5\t0\t0\tN\tY\th\ta tab\tinside\t2015-08-31\n")  # malformed_row
+        handle.write(
+            b"US\t1\tC1\tP\t2\tt\tApparel\t5\t0\t0\tN\tY\th\ta NUL\x00 byte\t2015-08-31\n"
+        )  # control_character
     report = run_job(tmp_path / "in", tmp_path / "out", tiny_roberta, "--chunk-size", "7")
     assert report["rejected_by_reason"] == {
         "malformed_row": 1,
@@ -139,9 +143,12 @@ def test_every_reject_reason_is_counted_once_and_the_counts_reconcile(tmp_path, 
         "invalid_rating": 2,
         "missing_id": 1,
         "invalid_date": 1,
+        "control_character": 1,
+        "duplicate_id": 1,
     }
     assert list(report["rejected_by_reason"]) == list(REJECT_REASONS)
-    assert report["rows"]["read"] == 39 == report["rows"]["kept"] + report["rows"]["rejected"]
+    assert report["duplicates"]["rows"] == 1 and "this instance" in report["duplicates"]["scope"]
+    assert report["rows"]["read"] == 41 == report["rows"]["kept"] + report["rows"]["rejected"]
     assert report["rows"]["kept"] == 30
     assert report["labels"]["before_balancing"] == {"negative": 12, "neutral": 6, "positive": 12}
     assert report["rows"]["written"] == 18 and report["rows"]["dropped_by_balancing"] == 12
@@ -149,7 +156,7 @@ def test_every_reject_reason_is_counted_once_and_the_counts_reconcile(tmp_path, 
         {
             "path": "amazon.tsv",
             "format": "tsv",
-            "rows_read": 39,
+            "rows_read": 41,
             "rejected": {k: v for k, v in report["rejected_by_reason"].items() if v},
         }
     ]
