@@ -38,7 +38,7 @@ from ml_code.preprocessing.records import to_records
 from ml_code.preprocessing.report import Report
 from ml_code.preprocessing.rows import validate
 from ml_code.preprocessing.sources import find_sources
-from ml_code.preprocessing.tokenization import encode_batches, load_tokenizer
+from ml_code.preprocessing.tokenization import Item, Speculator, encode_batches, load_tokenizer
 
 if TYPE_CHECKING:
     from tokenizers import Tokenizer
@@ -103,7 +103,7 @@ def clean_stream(
 
 
 def emit(
-    records: Iterator[pa.RecordBatch],
+    records: Iterator[Item],
     tokenizer: Tokenizer,
     writers: SplitWriters,
     ingestor: Ingestor | None,
@@ -150,14 +150,18 @@ def run(config: JobConfig) -> Report:
     ingestor = Ingestor(config.feature_store) if config.feature_store else None
     with tempfile.TemporaryDirectory(prefix="preprocess-", dir=scratch) as work:
         records = clean_stream(sources, config, report)
+        speculator = None
         if config.balance:
-            records = balanced_stream(records, Path(work) / "records.arrow", report)
+            speculator = Speculator(tokenizer, "review_body")
+            records = balanced_stream(records, Path(work) / "records.arrow", report, speculator)
         try:
             emit(records, tokenizer, writers, ingestor, report)
         except Exception as exc:
             report.error = str(exc)
             raise
         finally:
+            if speculator is not None:
+                speculator.close()
             writers.close()
             if ingestor is not None:
                 ingestor.close()

@@ -156,19 +156,115 @@ def _encoded(encodings: list) -> Encoded:
     )
 
 
+def subset(encoded: Encoded, rows: np.ndarray) -> Encoded:
+    """The encodings at positions ``rows``, in that order."""
+    return Encoded(encoded.input_ids.take(pa.array(rows)), encoded.lengths[rows], encoded.truncated[rows])
+
+
+def _merged(done: np.ndarray, early: Encoded, fresh: Encoded) -> Encoded:
+    """Encodings in row order from ``early`` (rows where ``done``) and ``fresh`` (the others)."""
+    order = np.empty(len(done), dtype=np.int64)
+    order[done] = np.arange(int(done.sum()))
+    order[~done] = len(early.lengths) + np.arange(len(done) - int(done.sum()))
+    both = Encoded(
+        pa.concat_arrays([early.input_ids, fresh.input_ids]),
+        np.concatenate([early.lengths, fresh.lengths]),
+        np.concatenate([early.truncated, fresh.truncated]),
+    )
+    return subset(both, order)
+
+
+# A batch to encode, optionally with some of its rows already encoded: (rows done, their encodings).
+Item = pa.RecordBatch | tuple[pa.RecordBatch, tuple[np.ndarray, Encoded] | None]
+
+
 def encode_batches(
-    tokenizer: Tokenizer, batches: Iterable[pa.RecordBatch], column: str
+    tokenizer: Tokenizer, batches: Iterable[Item], column: str
 ) -> Iterator[tuple[pa.RecordBatch, Encoded]]:
     """Each batch with its encoded ``column``. The next batch is encoded while the caller
     works on this one (and while ``batches`` produces the next): the Rust encoder releases
-    the GIL, so cleaning, Arrow conversion and Parquet writing overlap with it."""
+    the GIL, so cleaning, Arrow conversion and Parquet writing overlap with it. Rows a
+    batch comes with encodings for (``Speculator``) are not encoded again."""
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="encode") as pool:
-        pending: tuple[pa.RecordBatch, Future] | None = None
-        for batch in batches:
+        pending: tuple[pa.RecordBatch, tuple[np.ndarray, Encoded] | None, Future] | None = None
+        for item in batches:
+            batch, early = item if isinstance(item, tuple) else (item, None)
+            texts = batch.column(column)
+            if early is not None:
+                texts = texts.filter(pa.array(~early[0]))
             # encode_batch_fast skips character offsets, which nothing here needs.
-            future = pool.submit(tokenizer.encode_batch_fast, batch.column(column).to_pylist())
+            future = pool.submit(tokenizer.encode_batch_fast, texts.to_pylist())
             if pending is not None:
-                yield pending[0], _encoded(pending[1].result())
-            pending = (batch, future)
+                yield pending[0], _finish(pending[1], pending[2])
+            pending = (batch, early, future)
         if pending is not None:
-            yield pending[0], _encoded(pending[1].result())
+            yield pending[0], _finish(pending[1], pending[2])
+
+
+def _finish(early: tuple[np.ndarray, Encoded] | None, future: Future) -> Encoded:
+    fresh = _encoded(future.result())
+    return fresh if early is None else _merged(early[0], early[1], fresh)
+
+
+class Speculator:
+    """Encodes records while they are still being cleaned, if balancing will likely keep them.
+
+    Balancing can only decide once every label is counted, and cleaning is Python on one
+    core: the Rust encoder would otherwise wait for it, and the other cores idle. Each
+    spilled batch's records whose balance key is below ``margin`` times the running
+    estimate of their label's threshold (the smallest label count so far over theirs) are
+    encoded in the background; balancing then reuses those encodings for the records it
+    keeps and encodes only the rest. A wrong estimate (labels sorted across the files)
+    costs time, never correctness. Encodings held are capped at ``max_bytes``; beyond it,
+    no more is encoded early.
+    """
+
+    def __init__(self, tokenizer: Tokenizer, column: str, max_bytes: int = 256 << 20, margin: float = 0.97) -> None:
+        self._tokenizer, self._column, self._max_bytes, self._margin = tokenizer, column, max_bytes, margin
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="speculate")
+        self._batches: list[tuple[np.ndarray, Future | Encoded] | None] = []
+        self._held = 0
+        self.encoded = self.used = 0  # records encoded early, and of those, kept
+
+    def observe(self, batch: pa.RecordBatch, label_counts: dict[int, int], n_labels: int) -> None:
+        """Called with every spilled batch, in order; ``label_counts`` include it."""
+        self._collect()
+        counts = np.array([label_counts.get(i, 0) for i in range(n_labels)], dtype=np.float64)
+        if counts.min() == 0 or self._held >= self._max_bytes:
+            self._batches.append(None)
+            return
+        fraction = counts.min() / counts * self._margin  # of the key range each label keeps
+        keys = batch.column("balance_key").to_numpy().astype(np.float64) / 2.0**64
+        chosen = keys < fraction[batch.column("label_id").to_numpy()]
+        if not chosen.any():
+            self._batches.append(None)
+            return
+        texts = batch.column(self._column).filter(pa.array(chosen)).to_pylist()
+        self._batches.append((chosen, self._pool.submit(self._tokenizer.encode_batch_fast, texts)))
+        self.encoded += len(texts)
+
+    def _collect(self) -> None:
+        for i, entry in enumerate(self._batches):
+            if entry is not None and isinstance(entry[1], Future) and entry[1].done():
+                encoded = _encoded(entry[1].result())
+                self._batches[i] = (entry[0], encoded)
+                self._held += encoded.input_ids.nbytes
+
+    def take(self, index: int, kept: np.ndarray) -> tuple[np.ndarray, Encoded] | None:
+        """For spilled batch ``index`` of which balancing keeps ``kept``: (which kept rows are
+        encoded already, their encodings), or None; the batch's encodings are then released."""
+        entry = self._batches[index] if index < len(self._batches) else None
+        if entry is None:
+            return None
+        self._batches[index] = None
+        chosen, encoded = entry
+        if isinstance(encoded, Future):
+            encoded = _encoded(encoded.result())
+        else:
+            self._held -= encoded.input_ids.nbytes
+        done = chosen[kept]
+        self.used += int(done.sum())
+        return done, subset(encoded, np.flatnonzero(kept[chosen]))
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)

@@ -74,3 +74,27 @@ def test_a_config_the_wrapper_would_apply_differently_falls_back_to_transformers
     with pytest.raises(InputError, match="model_max_length 0"):  # the stub's answer: only the call matters
         load_tokenizer(str(tmp_path), 16)
     assert used == [str(tmp_path)]
+
+
+# None early, some, most, more than balancing keeps, and past the memory cap.
+SETTINGS = [{"margin": 0.0}, {"margin": 0.5}, {}, {"margin": 3.0}, {"max_bytes": 1}]
+
+
+@pytest.mark.parametrize("settings", SETTINGS)
+def test_encoding_early_while_balancing_counts_changes_no_output(tmp_path, tiny_roberta, monkeypatch, settings):
+    from tests.conftest import SAMPLE_DATA
+    from tests.ml_code.preprocess_helpers import read_all, run_job
+
+    (tmp_path / "in").mkdir()
+    for i in range(2):
+        (tmp_path / "in" / f"r{i}.csv.gz").write_bytes(SAMPLE_DATA.read_bytes())
+    baseline = run_job(tmp_path / "in", tmp_path / "base", tiny_roberta, "--chunk-size", "300")
+    original = tokenization.Speculator.__init__
+    monkeypatch.setattr(
+        tokenization.Speculator,
+        "__init__",
+        lambda self, tokenizer, column, **kw: original(self, tokenizer, column, **{**kw, **settings}),
+    )
+    report = run_job(tmp_path / "in", tmp_path / "out", tiny_roberta, "--chunk-size", "300")
+    assert read_all(tmp_path / "out") == read_all(tmp_path / "base")
+    assert report["tokens"] == baseline["tokens"] and report["rows"] == baseline["rows"]
