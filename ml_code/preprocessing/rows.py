@@ -11,7 +11,7 @@ import pandas as pd
 
 from ml_code.common.labels import MAX_STARS, MIN_STARS
 from ml_code.preprocessing.formats import CONTROL_BYTES
-from ml_code.preprocessing.text import clean_text
+from ml_code.preprocessing.text import clean_text, is_plain
 
 # In priority order: a row failing several checks is counted under the first.
 REJECT_REASONS: tuple[str, ...] = (
@@ -60,9 +60,14 @@ def has_control(values: pd.Series) -> np.ndarray:
 
 def validate(frame: pd.DataFrame) -> Validated:
     raw_text = frame["text"].fillna("").astype(str)
-    text = pd.Series([clean_text(t) for t in raw_text], index=frame.index, dtype=object)
+    # Plain texts (most) need no cleaning and hold no control character or U+FFFD.
+    plain = np.fromiter(map(is_plain, raw_text), dtype=bool, count=len(raw_text))
+    text = pd.Series(
+        [t if p else clean_text(t) for t, p in zip(raw_text, plain, strict=True)], index=frame.index, dtype=object
+    )
     stars = parse_stars(frame["rating"])
-    control = has_control(raw_text)
+    control = np.zeros(len(frame), dtype=bool)
+    control[~plain] = has_control(raw_text[~plain])
     for role in ("id", "category"):
         if role in frame:
             control |= has_control(frame[role].fillna("").astype(str))

@@ -71,6 +71,20 @@ def unescape_html(text: str) -> str:
     return text
 
 
+def is_plain(text: str) -> bool:
+    """True when ``clean_text`` would return ``text`` unchanged (most reviews): printable ASCII
+    without entities, tags, doubled or outer spaces. C-speed checks, no word split."""
+    return (
+        text.isascii()
+        and text.isprintable()
+        and "&" not in text
+        and "<" not in text
+        and "  " not in text
+        and text[:1] != " "
+        and text[-1:] != " "
+    )
+
+
 def clean_text(text: str) -> str:
     """The cleaned review text; empty when nothing but whitespace (or markup) remains."""
     text = unescape_html(text)

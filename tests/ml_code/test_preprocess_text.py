@@ -66,3 +66,13 @@ def test_texts_with_nothing_but_whitespace_or_markup_clean_to_empty(text):
 def test_cleaning_keeps_quotes_and_case():
     text = 'I\'m 5\'5" and the "petite" fits. TTS.'
     assert clean_text(text) == text
+
+
+def test_plain_texts_are_exactly_those_cleaning_leaves_unchanged():
+    from ml_code.preprocessing.text import is_plain
+
+    samples = ["Fits well.", " lead", "trail ", "two  spaces", "tab\there", "crlf\r\nx", "caf\u00e9", "a &amp; b"]
+    samples += ["x<br/>y", "", "a\x00b", "\u00a0nbsp", "ok!"]
+    for text in samples:
+        assert not is_plain(text) or clean_text(text) == text, text
+    assert [is_plain(t) for t in ("Fits well.", "ok!", "")] == [True, True, True]
