@@ -41,15 +41,16 @@ def _copy(source: dict[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:
 def container_of(model: dict[str, Any]) -> dict[str, Any]:
     """The model's one container: CloudFormation may have written it either way."""
     if model.get("PrimaryContainer"):
-        return model["PrimaryContainer"]
-    containers = model.get("Containers") or []
+        primary: dict[str, Any] = model["PrimaryContainer"]
+        return primary
+    containers: list[dict[str, Any]] = model.get("Containers") or []
     if len(containers) != 1:
         raise UnsupportedEndpoint(f"model {model.get('ModelName')} has {len(containers)} containers, expected 1")
     return containers[0]
 
 
 def variant_of(config: dict[str, Any]) -> dict[str, Any]:
-    variants = config.get("ProductionVariants") or []
+    variants: list[dict[str, Any]] = config.get("ProductionVariants") or []
     if len(variants) != 1:
         raise UnsupportedEndpoint(
             f"endpoint config {config.get('EndpointConfigName')} has {len(variants)} production variants, expected 1"

@@ -8,6 +8,7 @@ the rollout really ended on the new config is checked in phase 2 (verify.py).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import clone
@@ -17,7 +18,7 @@ from botocore.exceptions import ClientError
 from events import APPROVED, ApprovalChange
 from names import deployment_name
 from notify import publish
-from settings import Clients, Settings
+from settings import AwsClient, Clients, Settings
 
 logger = Logger(service="deploy-model", child=True)
 
@@ -33,26 +34,30 @@ class EndpointBusy(RuntimeError):
 
 
 def _code(error: ClientError) -> str:
-    return error.response.get("Error", {}).get("Code", "")
+    code: str = error.response.get("Error", {}).get("Code", "")
+    return code
 
 
 def _message(error: ClientError) -> str:
-    return error.response.get("Error", {}).get("Message", "")
+    message: str = error.response.get("Error", {}).get("Message", "")
+    return message
 
 
-def describe_endpoint(sagemaker, name: str) -> dict[str, Any] | None:
+def describe_endpoint(sagemaker: AwsClient, name: str) -> dict[str, Any] | None:
     try:
-        return sagemaker.describe_endpoint(EndpointName=name)
+        endpoint: dict[str, Any] = sagemaker.describe_endpoint(EndpointName=name)
+        return endpoint
     except ClientError as error:
         if _code(error) == "ValidationException" and "Could not find endpoint" in _message(error):
             return None
         raise
 
 
-def registered_package(sagemaker, arn: str) -> dict[str, Any] | None:
+def registered_package(sagemaker: AwsClient, arn: str) -> dict[str, Any] | None:
     """The registry's record of ``arn``; None when it cannot be read (gone, or not ours to read)."""
     try:
-        return sagemaker.describe_model_package(ModelPackageName=arn)
+        package: dict[str, Any] = sagemaker.describe_model_package(ModelPackageName=arn)
+        return package
     except ClientError as error:
         # The role may only read our group's packages: AccessDenied means another group.
         if _code(error) in ("ValidationException", "ResourceNotFound", "AccessDeniedException"):
@@ -61,7 +66,7 @@ def registered_package(sagemaker, arn: str) -> dict[str, Any] | None:
         raise
 
 
-def _create_or_reuse(create, request: dict[str, Any], kind: str, name: str) -> None:
+def _create_or_reuse(create: Callable[..., object], request: dict[str, Any], kind: str, name: str) -> None:
     try:
         create(**request)
     except ClientError as error:
@@ -72,17 +77,18 @@ def _create_or_reuse(create, request: dict[str, Any], kind: str, name: str) -> N
         raise
 
 
-def _tags(sagemaker, arn: str) -> list[dict[str, str]]:
-    tags, token = [], None
+def _tags(sagemaker: AwsClient, arn: str) -> list[dict[str, str]]:
+    tags: list[dict[str, str]] = []
+    token: str | None = None
     while True:
-        page = sagemaker.list_tags(ResourceArn=arn, **({"NextToken": token} if token else {}))
+        page: dict[str, Any] = sagemaker.list_tags(ResourceArn=arn, **({"NextToken": token} if token else {}))
         tags += page.get("Tags", [])
         token = page.get("NextToken")
         if not token:
             return clone.user_tags(tags)
 
 
-def on_approval(change: ApprovalChange, settings: Settings, clients: Clients, event_id: str | None) -> dict:
+def on_approval(change: ApprovalChange, settings: Settings, clients: Clients, event_id: str | None) -> dict[str, Any]:
     arn = change.package_arn
     if change.status != APPROVED:
         logger.info("not an approval, ignored", extra={"package_arn": arn, "approval_status": change.status})
@@ -95,7 +101,7 @@ def on_approval(change: ApprovalChange, settings: Settings, clients: Clients, ev
     # with a forged body): the registry must agree that the package is ours and Approved now.
     package = registered_package(clients.sagemaker, arn)
     refusal = _refusal(package, arn, settings.model_package_group)
-    if refusal:
+    if refusal or package is None:  # no package always comes with a refusal
         logger.warning("registry disagrees with the event, refused", extra={"package_arn": arn, "reason": refusal})
         return {"status": "refused", "reason": refusal}
 
@@ -130,7 +136,7 @@ def _refusal(package: dict[str, Any] | None, arn: str, group: str) -> str | None
     return None
 
 
-def _no_endpoint(settings: Settings, clients: Clients, arn: str) -> dict:
+def _no_endpoint(settings: Settings, clients: Clients, arn: str) -> dict[str, Any]:
     # CloudFormation owns the endpoint's creation (its deployment config, alarms, autoscaling).
     publish(
         clients.sns,
@@ -144,8 +150,8 @@ def _no_endpoint(settings: Settings, clients: Clients, arn: str) -> dict:
 
 
 def _while_busy(
-    settings: Settings, clients: Clients, endpoint: dict, arn: str, name: str, event_id: str | None
-) -> dict:
+    settings: Settings, clients: Clients, endpoint: dict[str, Any], arn: str, name: str, event_id: str | None
+) -> dict[str, Any]:
     recorded = pending_store.read(clients.ssm, settings.pending_parameter)
     rolling_out = (endpoint.get("PendingDeploymentSummary") or {}).get("EndpointConfigName")
     if rolling_out == name:
@@ -167,10 +173,12 @@ def _while_busy(
     )
 
 
-def _update(settings: Settings, clients: Clients, endpoint: dict, arn: str, name: str, event_id: str | None) -> dict:
+def _update(
+    settings: Settings, clients: Clients, endpoint: dict[str, Any], arn: str, name: str, event_id: str | None
+) -> dict[str, Any]:
     sagemaker = clients.sagemaker
-    config = sagemaker.describe_endpoint_config(EndpointConfigName=endpoint["EndpointConfigName"])
-    model = sagemaker.describe_model(ModelName=clone.variant_of(config)["ModelName"])
+    config: dict[str, Any] = sagemaker.describe_endpoint_config(EndpointConfigName=endpoint["EndpointConfigName"])
+    model: dict[str, Any] = sagemaker.describe_model(ModelName=clone.variant_of(config)["ModelName"])
     if clone.container_of(model).get("ModelPackageName") == arn:
         logger.info("endpoint already serves the package", extra={"package_arn": arn})
         return {"status": "already-serving", "package_arn": arn, "endpoint_config": endpoint["EndpointConfigName"]}

@@ -6,6 +6,8 @@ deployment (deploy.py), "SageMaker Endpoint State Change" verifies it (verify.py
 
 from __future__ import annotations
 
+from typing import Any
+
 import boto3
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.data_classes import EventBridgeEvent, event_source
@@ -27,7 +29,7 @@ def clients() -> Clients:
     return _clients
 
 
-def dispatch(event: EventBridgeEvent, settings: Settings, aws: Clients) -> dict:
+def dispatch(event: EventBridgeEvent, settings: Settings, aws: Clients) -> dict[str, Any]:
     try:
         change = parse(event)
     except MalformedEvent as reason:
@@ -41,5 +43,5 @@ def dispatch(event: EventBridgeEvent, settings: Settings, aws: Clients) -> dict:
 
 @logger.inject_lambda_context
 @event_source(data_class=EventBridgeEvent)
-def handler(event: EventBridgeEvent, context: LambdaContext) -> dict:
+def handler(event: EventBridgeEvent, context: LambdaContext) -> dict[str, Any]:
     return dispatch(event, Settings.from_env(), clients())

@@ -20,6 +20,7 @@ from dataclasses import asdict, dataclass
 
 from aws_lambda_powertools import Logger
 from botocore.exceptions import ClientError
+from settings import AwsClient
 
 logger = Logger(service="deploy-model", child=True)
 
@@ -33,12 +34,13 @@ class PendingDeployment:
 
 
 def _not_found(error: ClientError) -> bool:
-    return error.response.get("Error", {}).get("Code") == "ParameterNotFound"
+    code: str | None = error.response.get("Error", {}).get("Code")
+    return code == "ParameterNotFound"
 
 
-def read(ssm, name: str) -> PendingDeployment | None:
+def read(ssm: AwsClient, name: str) -> PendingDeployment | None:
     try:
-        value = ssm.get_parameter(Name=name)["Parameter"]["Value"]
+        value: str = ssm.get_parameter(Name=name)["Parameter"]["Value"]
     except ClientError as error:
         if _not_found(error):
             return None
@@ -51,11 +53,11 @@ def read(ssm, name: str) -> PendingDeployment | None:
         return None
 
 
-def write(ssm, name: str, pending: PendingDeployment) -> None:
+def write(ssm: AwsClient, name: str, pending: PendingDeployment) -> None:
     ssm.put_parameter(Name=name, Value=json.dumps(asdict(pending), sort_keys=True), Type="String", Overwrite=True)
 
 
-def clear(ssm, name: str) -> None:
+def clear(ssm: AwsClient, name: str) -> None:
     try:
         ssm.delete_parameter(Name=name)
     except ClientError as error:

@@ -5,7 +5,11 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeAlias
+
+# A boto3 client. boto3 ships no type information and boto3-stubs is not a dependency, so
+# clients are Any at this boundary only; what they return is annotated where it is read.
+AwsClient: TypeAlias = Any
 
 
 @dataclass(frozen=True)
@@ -32,6 +36,6 @@ class Settings:
 
 @dataclass(frozen=True)
 class Clients:
-    sagemaker: Any
-    ssm: Any
-    sns: Any
+    sagemaker: AwsClient
+    ssm: AwsClient
+    sns: AwsClient

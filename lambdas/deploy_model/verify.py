@@ -9,7 +9,7 @@ is written.
 
 from __future__ import annotations
 
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import pending as pending_store
 from aws_lambda_powertools import Logger
@@ -28,7 +28,7 @@ class DeploymentRolledBack(RuntimeError):
     """The endpoint does not serve the deployed package; raised so the function's Errors alarm fires."""
 
 
-def on_endpoint_change(change: EndpointChange, settings: Settings, clients: Clients) -> dict:
+def on_endpoint_change(change: EndpointChange, settings: Settings, clients: Clients) -> dict[str, Any]:
     if change.endpoint_name != settings.endpoint_name:
         logger.info("another endpoint, ignored", extra={"endpoint": change.endpoint_name})
         return {"status": "ignored", "reason": f"endpoint {change.endpoint_name} is not {settings.endpoint_name}"}
@@ -52,7 +52,7 @@ def on_endpoint_change(change: EndpointChange, settings: Settings, clients: Clie
     _rolled_back(settings, clients, recorded, status, actual, endpoint.get("FailureReason"))
 
 
-def _verified(settings: Settings, clients: Clients, recorded: pending_store.PendingDeployment) -> dict:
+def _verified(settings: Settings, clients: Clients, recorded: pending_store.PendingDeployment) -> dict[str, Any]:
     arn, config = recorded.model_package_arn, recorded.endpoint_config_name
     # Recorded first, cleared last: a crash in between leaves the pending record, so a redelivery re-verifies.
     clients.ssm.put_parameter(Name=settings.served_model_parameter, Value=arn, Type="String", Overwrite=True)

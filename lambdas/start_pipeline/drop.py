@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import unquote_plus
 
 MARKER = "_SUCCESS"
@@ -37,7 +38,7 @@ class Drop:
         return hashlib.sha256(f"{self.bucket}/{self.prefix}{MARKER}@{self.marker_etag}".encode()).hexdigest()
 
 
-def drop_from_event(detail: dict) -> Drop:
+def drop_from_event(detail: dict[str, Any]) -> Drop:
     """The Drop an S3 "Object Created" EventBridge event's detail describes; NotADrop otherwise."""
     try:
         bucket = detail["bucket"]["name"]
