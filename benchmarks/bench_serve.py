@@ -80,8 +80,8 @@ def main(argv: list[str] | None = None) -> None:
 
     pool = review_sample(args.data, args.texts + args.latency_requests)
     batch_texts, latency_texts = pool[: args.texts], pool[args.texts :]
-    with tempfile.TemporaryDirectory(prefix="bench-serve-") as scratch:
-        scratch = Path(scratch)
+    with tempfile.TemporaryDirectory(prefix="bench-serve-") as scratch_dir:
+        scratch = Path(scratch_dir)
         model = build_model(scratch / "model")
         with LocalServer(model, scratch / "run", port=free_port()) as server:
             print(f"serving {model} on {server.url}; reviews from {args.data.name}", flush=True)

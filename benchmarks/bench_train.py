@@ -109,8 +109,8 @@ def main(argv: list[str] | None = None) -> None:
 
     hf_logging.set_verbosity_error()
     torch.set_num_threads(args.threads)
-    with tempfile.TemporaryDirectory(prefix="bench-train-") as scratch:
-        scratch = Path(scratch)
+    with tempfile.TemporaryDirectory(prefix="bench-train-") as scratch_dir:
+        scratch = Path(scratch_dir)
         tokenizer = build_tokenizer(review_texts([SAMPLE_DATA]), scratch / "tiny")
         build_model(tokenizer, scratch / "tiny")
         examples = build_examples(args.data, tokenizer, args.max_seq_length)

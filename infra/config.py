@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypedDict
 
 from ml_code.common.containers import INFERENCE_INSTANCE_TYPES
 
@@ -227,7 +227,9 @@ class _Section:
     def __init__(self, raw: Any, path: str):
         if not isinstance(raw, Mapping):
             raise ConfigError(f"{path}: expected an object, got {type(raw).__name__}")
-        self._raw, self._path, self._read = raw, path, set()
+        self._raw: Mapping[str, Any] = raw
+        self._path = path
+        self._read: set[str] = set()
 
     def __contains__(self, key: str) -> bool:
         return key in self._raw
@@ -302,7 +304,14 @@ class _Section:
             raise ConfigError(f"{self._path}: unknown key(s) {', '.join(unknown)}")
 
 
-def _compute(section: _Section) -> dict[str, Any]:
+class _Compute(TypedDict):
+    """The instance fields every compute config shares, spread into each one."""
+
+    instance_type: str
+    instance_count: int
+
+
+def _compute(section: _Section) -> _Compute:
     return {
         "instance_type": section.text("instance_type", _INSTANCE, "a SageMaker instance type like ml.m5.xlarge"),
         "instance_count": section.integer("instance_count", 1, 100),

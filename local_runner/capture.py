@@ -178,9 +178,15 @@ class _Handler(BaseHTTPRequestHandler):
             self._answer(411, b'{"message": "send a Content-Length (the SageMaker runtime requires one)"}')
             return
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        moment = self.server.writer.now() if self.server.writer else None
+        writer = self.server.writer
+        moment = writer.now() if writer is not None else None
         status, headers, answer = self._forward(body)
-        if self.server.writer is not None and self.path.split("?")[0] == "/invocations" and 200 <= status < 300:
+        if (
+            writer is not None
+            and moment is not None
+            and self.path.split("?")[0] == "/invocations"
+            and 200 <= status < 300
+        ):
             record = capture_record(
                 body,
                 self.headers.get("Content-Type"),
@@ -189,13 +195,14 @@ class _Handler(BaseHTTPRequestHandler):
                 moment,
                 inference_id=self.headers.get(INFERENCE_ID_HEADER),
             )
-            self.server.writer.write(record, moment)
+            writer.write(record, moment)
         self._answer(status, answer, headers)
 
-    def _forward(self, body: bytes) -> tuple[int, http.client.HTTPMessage | dict, bytes]:
+    def _forward(self, body: bytes) -> tuple[int, http.client.HTTPMessage | dict[str, str], bytes]:
         upstream = self.server.upstream
         headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP}
-        connection = http.client.HTTPConnection(upstream.hostname, upstream.port, timeout=UPSTREAM_TIMEOUT)
+        connection = http.client.HTTPConnection(self.server.upstream_host, upstream.port, timeout=UPSTREAM_TIMEOUT)
+        answer_headers: http.client.HTTPMessage | dict[str, str]
         try:
             connection.request(self.command, self.path, body=body if self.command == "POST" else None, headers=headers)
             response = connection.getresponse()
@@ -224,6 +231,9 @@ class _RouterServer(ThreadingHTTPServer):
 
     def __init__(self, address, upstream: str, writer: CaptureWriter | None):
         self.upstream = urlsplit(upstream)
+        if not self.upstream.hostname:
+            raise ValueError(f"upstream {upstream!r} is not a URL with a host")
+        self.upstream_host: str = self.upstream.hostname
         self.writer = writer
         super().__init__(address, _Handler)
 
@@ -259,7 +269,8 @@ class CaptureRouter:
             return
         self._server.shutdown()
         self._server.server_close()
-        self._thread.join(timeout=10)
+        if self._thread is not None:
+            self._thread.join(timeout=10)
         self._server = None
 
     def __enter__(self) -> CaptureRouter:

@@ -386,7 +386,8 @@ def _serve(args, console: Console) -> int:
             f"Serving {package['ModelPackageGroupName']} version {package['ModelPackageVersion']}"
             f" ({package['ModelApprovalStatus']})"
         )
-        return serve_main(["--model", str(model_path(package)), "--port", str(args.port or DEFAULT_PORT)]) or 0
+        serve_main(["--model", str(model_path(package)), "--port", str(args.port or DEFAULT_PORT)])
+        return 0
     predictions = predict(package, reviews, args.port, console, capture)
     console.print("Predictions (label, [class probabilities], review):")
     for line in format_predictions(reviews, predictions):

@@ -135,7 +135,12 @@ def validate(definition: dict) -> None:
     if not isinstance(steps, list) or not steps:
         raise DefinitionError("the definition has no Steps")
     every = all_steps(steps)
-    names = [s.get("Name") for s in every]
+    names: list[str] = []
+    for step in every:
+        name = step.get("Name")
+        if not isinstance(name, str) or not name:
+            raise DefinitionError(f"a {step.get('Type', '?')} step has no Name")
+        names.append(name)
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
         raise DefinitionError(f"step names used more than once: {', '.join(duplicates)}")

@@ -97,14 +97,16 @@ def run_hosts(
     return results
 
 
-def _pump(popen: subprocess.Popen, spec: HostProcess, echo) -> None:
+def _pump(popen: subprocess.Popen[bytes], spec: HostProcess, echo: Callable[[str, str], None] | None) -> None:
+    stdout = popen.stdout
+    assert stdout is not None, "run_hosts starts every process with stdout=PIPE"
     with open(spec.log_path, "ab") as log:
-        for raw in iter(popen.stdout.readline, b""):
+        for raw in iter(stdout.readline, b""):
             log.write(raw)
             log.flush()
             if echo is not None:
                 echo(spec.host, raw.decode("utf-8", errors="replace").rstrip("\n"))
-    popen.stdout.close()
+    stdout.close()
 
 
 def _stop(popen: subprocess.Popen) -> None:

@@ -128,7 +128,7 @@ def render(result: ExecutionResult, run_dir: Path, definition: dict, extra: dict
     )
 
     out += ["## Steps", ""]
-    rows = []
+    rows: list[list[Any]] = []
     for step in result.steps:
         detail = step.detail or (step.failure_reason.splitlines()[0] if step.failure_reason else "")
         rows.append([step.name, step.type, step.status, _duration(step.duration), detail])

@@ -23,13 +23,18 @@ import json
 import logging
 import sys
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 if __package__ in (None, ""):
     # Run as a script inside a SageMaker container: make the `ml_code` package importable.
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from ml_code.common.facets import FACET_COLUMNS, MIN_GROUP_SIZE, MISSING_VALUE, post_training_bias
+
+if TYPE_CHECKING:
+    from ml_code.training.data import Example
 
 LOG = logging.getLogger("ml_code.evaluate")
 EVALUATION_FILE = "evaluation.json"
@@ -74,7 +79,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-def predict_labels(model, tokenizer, examples: list[dict], batch_size: int) -> list[int]:
+def predict_labels(model, tokenizer, examples: Sequence[Example], batch_size: int) -> list[int]:
     """Argmax class per example, in input order; batches of similar length pad little."""
     import torch
 

@@ -122,7 +122,8 @@ def resolve_reference(args: argparse.Namespace) -> dict:
 def scan(args, window: list[str], label_hours: list[str], labels: dict, counts: Counter, outside: Counter):
     """(drift sample rows, labelled rows, inference ids matched): the window's texts sampled for
     drift; predictions of the ground-truth hours (the window's and those before it) joined."""
-    drifting, labelled = Reservoir(args.max_records, seed=1), Reservoir(args.max_records, seed=2)
+    drifting: Reservoir[dict] = Reservoir(args.max_records, seed=1)
+    labelled: Reservoir[dict] = Reservoir(args.max_records, seed=2)
     matched: set[str] = set()
     label_set = set(label_hours)
     passes = [(window, counts, True)]
@@ -210,7 +211,8 @@ def run(args: argparse.Namespace) -> dict:
     reference_rows = reference.load(source["reference_uri"])
     LOG.info("[monitor] reference: %d rows from %s", len(reference_rows), source["reference_uri"])
     evaluation_accuracy = reference.evaluation_accuracy(source["evaluation_uri"])
-    counts, outside = Counter(), Counter()
+    counts: Counter[str] = Counter()
+    outside: Counter[str] = Counter()
     labels = ground_truth.read_labels(args.ground_truth_uri, counts) if use_labels else {}
     sample, labelled, matched = scan(args, window, label_hours, labels, counts, outside)
     counts["ground_truth_unknown_id"] += ground_truth.unknown_ids(labels, matched)

@@ -19,6 +19,7 @@ import os
 import sys
 from dataclasses import asdict
 from pathlib import Path
+from typing import TypedDict
 
 if __package__ in (None, ""):
     # Run as a script inside a SageMaker container: make the `ml_code` package importable.
@@ -107,7 +108,14 @@ def latest_checkpoint(checkpoint_dir: Path) -> str | None:
     return str(max(complete, key=lambda p: int(p.name.split("-")[-1]))) if complete else None
 
 
-def mixed_precision(cuda: bool, bf16_supported: bool) -> dict[str, bool]:
+class MixedPrecision(TypedDict, total=False):
+    """The TrainingArguments that choose the precision; neither one means fp32."""
+
+    bf16: bool
+    fp16: bool
+
+
+def mixed_precision(cuda: bool, bf16_supported: bool) -> MixedPrecision:
     """bf16 where the GPU has it (A10G, A100: no loss scaling needed), fp16 on older GPUs, fp32 on CPU."""
     if not cuda:
         return {}
@@ -135,7 +143,8 @@ def training_arguments(args: argparse.Namespace, cuda: bool, bf16_supported: boo
         eval_strategy=strategy,
         save_strategy=strategy,
         eval_steps=args.eval_steps or None,
-        save_steps=args.eval_steps or None,
+        # Typed float, but None is accepted (TrainerState.compute_steps skips it); unused with "epoch".
+        save_steps=args.eval_steps or None,  # type: ignore[arg-type]
         # The newest checkpoint (to resume) and the best one (to load at the end) are all we need.
         save_total_limit=2,
         load_best_model_at_end=True,

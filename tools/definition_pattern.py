@@ -238,12 +238,14 @@ class _Comparison:
         return self.differ(path, synthesized, deployed)
 
     def _regex(self, parts: list[str], use_bound: bool) -> str:
-        regex, groups = "", {}  # hole key -> its group in this text
+        regex = ""
+        groups: dict[str, str] = {}  # hole key -> its group in this text
         for index, part in enumerate(parts):
-            key = self.holes[int(part)].key if index % 2 else None
-            if index % 2 == 0:
+            if index % 2 == 0:  # text between holes
                 regex += re.escape(part)
-            elif use_bound and key in self.matches:
+                continue
+            key = self.holes[int(part)].key
+            if use_bound and key in self.matches:
                 regex += re.escape(str(self.matches[key][0][0]))
             elif key in groups:
                 regex += f"(?P={groups[key]})"  # one intrinsic twice in one text: the same value twice

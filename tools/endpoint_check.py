@@ -187,7 +187,11 @@ def check(args: argparse.Namespace, clients: ClientFactory | None) -> int:
     problems = endpoint_problems(clients("sagemaker"), name, args.expected_config, args.expected_model_package)
     if not problems:
         body, failure = invoke(clients("sagemaker-runtime"), name, [r["text"] for r in reviews])
-        predictions, problems = response_problems(body, len(reviews)) if failure is None else ([], [failure])
+        if failure is None:
+            assert body is not None, "invoke returns a body or a failure"
+            predictions, problems = response_problems(body, len(reviews))
+        else:
+            predictions, problems = [], [failure]
     if not problems:
         pairs = list(zip(reviews, predictions, strict=True))
         for review, p in pairs:

@@ -172,6 +172,7 @@ def check(args: argparse.Namespace, clients: ClientFactory | None) -> int:
     clients = clients or (client_factory(region, args.assume_role_arn) if needs_aws else None)
     values = pseudo_parameters(config.account, region)
     if args.resolve:
+        assert clients is not None, "needs_aws"
         values.update(values_from_aws(clients, stack_name_of(template_file)))
     values.update(dict(args.param))  # the operator's word last
     try:
@@ -183,6 +184,7 @@ def check(args: argparse.Namespace, clients: ClientFactory | None) -> int:
             raise ToolError(f"{args.deployed_file}: no such file")
         deployed = _parse(args.deployed_file.read_text(), str(args.deployed_file))
     else:
+        assert clients is not None, "needs_aws"
         deployed = deployed_definition(clients, name)
     differences, matched = compare(pattern, deployed)
     if args.show_holes:

@@ -138,7 +138,7 @@ class LocalServer:
     def start(self, timeout: float = 120) -> LocalServer:
         prepare_run_dir(self.model, self.run_dir)
         with open(self.log_path, "ab") as log:
-            self.process = subprocess.Popen(
+            process = self.process = subprocess.Popen(
                 [sys.executable, str(Path(__file__).resolve()), "--toolkit-child", str(self.run_dir)],
                 cwd=self.run_dir,
                 env=server_environment(self.run_dir, self.port, self.env),
@@ -147,18 +147,18 @@ class LocalServer:
                 start_new_session=True,  # own session and process group: stop() signals them all
             )
         try:
-            self._wait_until_serving(timeout)
+            self._wait_until_serving(process, timeout)
         except BaseException:
             self.stop()
             raise
         return self
 
-    def _wait_until_serving(self, timeout: float) -> None:
+    def _wait_until_serving(self, process: subprocess.Popen[bytes], timeout: float) -> None:
         # /ping answers before the worker has run model_fn; only a real invocation proves readiness.
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"server exited with {self.process.returncode}; log:\n{self.log_tail()}")
+            if process.poll() is not None:
+                raise RuntimeError(f"server exited with {process.returncode}; log:\n{self.log_tail()}")
             try:
                 status, _ = self.invoke(json.dumps(READY_PROBE).encode(), "application/json", timeout=10)
                 if status == 200:

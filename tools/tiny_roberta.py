@@ -63,7 +63,10 @@ def build_tokenizer(texts: Iterable[str], out_dir: Path, vocab_size: int = 2000,
 def build_model(tokenizer, out_dir: Path, hidden_size: int = 64, layers: int = 2, heads: int = 2, seed: int = 0):
     """A randomly initialised RobertaForSequenceClassification sized for CPU tests."""
     import torch
-    from transformers import RobertaConfig, RobertaForSequenceClassification
+    from transformers import RobertaConfig
+
+    # From its module: type checkers resolve the top-level name to transformers' no-torch placeholder.
+    from transformers.models.roberta.modeling_roberta import RobertaForSequenceClassification
 
     from ml_code.common.labels import ID2LABEL, LABEL2ID
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -70,7 +72,7 @@ class DataLake(Construct):
         self.raw = self._bucket("Raw", noncurrent, removal_policy)
         # Dataset drops reach EventBridge (the pipeline trigger). Set on the L1 because the
         # L2 switch adds a notifications custom resource (a Lambda) for the same setting.
-        self.raw.node.default_child.add_property_override(
+        cast(s3.CfnBucket, self.raw.node.default_child).add_property_override(
             "NotificationConfiguration.EventBridgeConfiguration.EventBridgeEnabled", True
         )
         self.features = self._bucket("Features", noncurrent, removal_policy)

@@ -11,6 +11,7 @@ import importlib.util
 import shutil
 import tempfile
 from pathlib import Path
+from typing import cast
 
 import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
@@ -28,7 +29,10 @@ VENDORED = ("aws_lambda_powertools", "typing_extensions")  # jmespath ships with
 
 def _vendor(target: Path) -> None:
     for name in VENDORED:
-        origin = Path(importlib.util.find_spec(name).origin)
+        spec = importlib.util.find_spec(name)
+        if spec is None or spec.origin is None:
+            raise ModuleNotFoundError(f"{name} must be installed to be vendored into the Lambda assets", name=name)
+        origin = Path(spec.origin)
         if origin.name == "__init__.py":
             shutil.copytree(origin.parent, target / name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
         else:
@@ -91,7 +95,9 @@ class PythonLambda(Construct):
             )
         # CDK's Function adds DependsOn on its role although Role is already a GetAtt: a
         # redundant edge cfn-lint warns about (W3005). Silenced for this resource only.
-        self.function.node.default_child.add_metadata("cfn-lint", {"config": {"ignore_checks": ["W3005"]}})
+        cast(lambda_.CfnFunction, self.function.node.default_child).add_metadata(
+            "cfn-lint", {"config": {"ignore_checks": ["W3005"]}}
+        )
         # Written out instead of the AWSLambdaBasicExecutionRole managed policy (nag IAM4).
         self.role.add_to_policy(
             iam.PolicyStatement(

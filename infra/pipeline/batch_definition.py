@@ -119,7 +119,7 @@ def build_batch_pipeline(
         output_path=Join(on="/", values=[output_uri, ExecutionVariables.PIPELINE_EXECUTION_ID]),
         output_kms_key=kms_key_arn,
         volume_kms_key=volume_kms_key(batch.instance_type, kms_key_arn),
-        env=BATCH_ENVIRONMENT,
+        env=dict(BATCH_ENVIRONMENT),  # a copy typed as the parameter, dict[str, str | PipelineVariable]
         base_transform_job_name=job_prefix,
         sagemaker_session=session,
     )

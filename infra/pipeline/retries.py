@@ -8,6 +8,7 @@ backoff, which is what makes Spot and scarce GPU types usable unattended.
 from __future__ import annotations
 
 from sagemaker.workflow.retry import (
+    RetryPolicy,
     SageMakerJobExceptionTypeEnum,
     SageMakerJobStepRetryPolicy,
     StepExceptionTypeEnum,
@@ -33,5 +34,6 @@ _LIMIT = SageMakerJobStepRetryPolicy(
     max_attempts=5,
 )
 
-SERVICE_RETRIES = [_SERVICE]
-JOB_RETRIES = [_SERVICE, _CAPACITY, _LIMIT]
+# Typed as the steps' parameter (a list of any RetryPolicy), which a list[StepRetryPolicy] is not.
+SERVICE_RETRIES: list[RetryPolicy] = [_SERVICE]
+JOB_RETRIES: list[RetryPolicy] = [_SERVICE, _CAPACITY, _LIMIT]

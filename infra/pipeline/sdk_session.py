@@ -10,8 +10,13 @@ from __future__ import annotations
 import functools
 import logging
 import warnings
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import boto3
+
+if TYPE_CHECKING:
+    from sagemaker.workflow.pipeline_context import PipelineSession
 
 _SDK_CONFIG = {"SchemaVersion": "1.0", "SageMaker": {"PythonSDK": {"Modules": {"TelemetryOptOut": True}}}}
 
@@ -28,13 +33,20 @@ def _validate_sdk_config_once() -> None:
     original = sagemaker.utils.validate_sagemaker_config
     if getattr(original, "offline_once", False):
         return
+    sagemaker.utils.validate_sagemaker_config = _ValidateOthers(original)
 
-    def validate(config=None):
-        if config != _SDK_CONFIG:
-            original(config)
 
-    validate.offline_once = True
-    sagemaker.utils.validate_sagemaker_config = validate
+class _ValidateOthers:
+    """``validate_sagemaker_config`` for every config but ours."""
+
+    offline_once = True  # marks the SDK function as already replaced
+
+    def __init__(self, original: Callable[..., object]) -> None:
+        self._original = original
+
+    def __call__(self, sagemaker_config: object = None) -> None:  # the SDK function's parameter name
+        if sagemaker_config != _SDK_CONFIG:
+            self._original(sagemaker_config)
 
 
 class AwsCallAtSynthError(RuntimeError):
@@ -56,7 +68,7 @@ def _boto_session(region: str) -> boto3.Session:
     return session
 
 
-def offline_pipeline_session(region: str, default_bucket: str):
+def offline_pipeline_session(region: str, default_bucket: str) -> PipelineSession:
     """A PipelineSession for ``region`` whose default bucket is ``default_bucket`` (may be a CDK token)."""
     from sagemaker.workflow.pipeline_context import PipelineSession
 
@@ -67,5 +79,6 @@ def offline_pipeline_session(region: str, default_bucket: str):
     logging.getLogger("sagemaker.config").setLevel(logging.WARNING)
     boto_session = _boto_session(region)
     session = PipelineSession(boto_session=boto_session, sagemaker_config=_SDK_CONFIG, default_bucket=default_bucket)
-    session._default_bucket = default_bucket
+    # The SDK's __init__ sets it to None only, so mypy takes None for its type.
+    session._default_bucket = default_bucket  # type: ignore[assignment]
     return session

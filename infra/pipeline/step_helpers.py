@@ -10,11 +10,16 @@ reference) and monitor_definition.py (the monitoring pipeline) build on these.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from sagemaker.processing import ProcessingInput, Processor
+from sagemaker.workflow.entities import PipelineVariable
 from sagemaker.workflow.execution_variables import ExecutionVariables
 from sagemaker.workflow.functions import Join
 from sagemaker.workflow.steps import CacheConfig, TrainingStep
+
+if TYPE_CHECKING:
+    from sagemaker.workflow.pipeline_context import PipelineSession
 
 PROCESSING_ROOT = "/opt/ml/processing"
 CODE_DIR = f"{PROCESSING_ROOT}/input/code"
@@ -25,7 +30,7 @@ BASELINES_PREFIX = "baselines"
 class StepContext:
     """What every step needs besides the run-time parameters (CDK tokens are fine here)."""
 
-    session: object  # the offline PipelineSession
+    session: PipelineSession  # the offline one (sdk_session.py)
     role_arn: str
     code_uri: str  # s3:// URI of the ml_code tar.gz
     kms_key_arn: str
@@ -42,9 +47,9 @@ class StepContext:
     monitoring_engine: str  # "evidently" or "model_monitor" (adds Model Monitor's baseline step)
 
 
-def script_entrypoint(script: str) -> list[str]:
+def script_entrypoint(script: str) -> list[str | PipelineVariable]:
     """Unpack the code archive (named <asset hash>.gz by CDK) and run ml_code/<script> with
-    the step's arguments ("$@")."""
+    the step's arguments ("$@"): a Processor's entrypoint (typed as its parameter)."""
     command = (
         f'mkdir -p /tmp/code && tar -xzf {CODE_DIR}/*.gz -C /tmp/code && exec python3 /tmp/code/ml_code/{script} "$@"'
     )

@@ -79,7 +79,6 @@ def train_step(ctx: StepContext, params: PipelineParameters, preprocess: Process
 
     # One checkpoint prefix per execution: a Spot restart resumes its own run, never an older one.
     checkpoints = Join(on="/", values=[ctx.models_uri, "checkpoints", ExecutionVariables.PIPELINE_EXECUTION_ID])
-    spot = {"use_spot_instances": True, "max_wait": 2 * 24 * 3600} if ctx.use_spot else {}
     estimator = HuggingFace(
         entry_point="ml_code/train.py",
         source_dir=ctx.code_uri,
@@ -107,7 +106,9 @@ def train_step(ctx: StepContext, params: PipelineParameters, preprocess: Process
         encrypt_inter_container_traffic=True,
         max_run=24 * 3600,
         sagemaker_session=ctx.session,
-        **spot,
+        # The estimator's defaults when off: no Spot, no max_wait.
+        use_spot_instances=ctx.use_spot,
+        max_wait=2 * 24 * 3600 if ctx.use_spot else None,
     )
     outputs = preprocess.properties.ProcessingOutputConfig.Outputs
     args = estimator.fit(
@@ -159,16 +160,16 @@ def gate_step(
     baseline: BaselineSteps,
 ) -> ConditionStep:
     """Passed: baseline the model's features, then register it with its metrics and reference. Else: fail."""
-    train_job, (evaluate, report) = train, evaluate
-    accuracy = JsonGet(step_name=evaluate.name, property_file=report, json_path=ACCURACY_JSON_PATH)
-    facet_gap = JsonGet(step_name=evaluate.name, property_file=report, json_path=MAX_ACCURACY_GAP_JSON_PATH)
+    evaluate_job, report = evaluate
+    accuracy = JsonGet(step_name=evaluate_job.name, property_file=report, json_path=ACCURACY_JSON_PATH)
+    facet_gap = JsonGet(step_name=evaluate_job.name, property_file=report, json_path=MAX_ACCURACY_GAP_JSON_PATH)
     evaluation_uri = Join(
         on="/",
-        values=[evaluate.properties.ProcessingOutputConfig.Outputs["evaluation"].S3Output.S3Uri, EVALUATION_FILE],
+        values=[evaluate_job.properties.ProcessingOutputConfig.Outputs["evaluation"].S3Output.S3Uri, EVALUATION_FILE],
     )
     model = Model(
         image_uri=ctx.inference_image,
-        model_data=train_job.properties.ModelArtifacts.S3ModelArtifacts,
+        model_data=train.properties.ModelArtifacts.S3ModelArtifacts,
         role=ctx.role_arn,
         sagemaker_session=ctx.session,
     )
@@ -211,9 +212,11 @@ def gate_step(
     )
     return ConditionStep(
         name="AccuracyGate",
+        # The SDK's own examples compare JsonGet (a PipelineVariable, which it handles) but its
+        # annotation of ``left`` leaves JsonGet out.
         conditions=[
-            ConditionGreaterThanOrEqualTo(left=accuracy, right=params.min_accuracy),
-            ConditionLessThanOrEqualTo(left=facet_gap, right=params.max_facet_accuracy_gap),
+            ConditionGreaterThanOrEqualTo(left=accuracy, right=params.min_accuracy),  # type: ignore[arg-type]
+            ConditionLessThanOrEqualTo(left=facet_gap, right=params.max_facet_accuracy_gap),  # type: ignore[arg-type]
         ],
         if_steps=[*baseline.steps, register],
         else_steps=[fail],

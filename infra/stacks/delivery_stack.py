@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import cast
 
 import aws_cdk as cdk
 from aws_cdk import aws_codebuild as codebuild
 from aws_cdk import aws_codecommit as codecommit
+from aws_cdk import aws_codepipeline as codepipeline
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
@@ -86,7 +88,7 @@ class DeliveryStack(cdk.Stack):
             self.pipeline.add_stage(stage, pre=pre, post=post)
         self.pipeline.build_pipeline()
         acknowledge_pipeline_findings(self.pipeline, artifacts)
-        cfn_pipeline = self.pipeline.pipeline.node.default_child
+        cfn_pipeline = cast(codepipeline.CfnPipeline, self.pipeline.pipeline.node.default_child)
         prefer_sub_in_action_configurations(cfn_pipeline)
         # CDK adds DependsOn on the pipeline's role although RoleArn already references it:
         # the redundant edge cfn-lint warns about (W3005), silenced for this resource only.
@@ -126,6 +128,8 @@ class DeliveryStack(cdk.Stack):
         if config.source_kind == "codecommit":
             repository = codecommit.Repository.from_repository_name(self, "Repository", config.repository)
             return pipelines.CodePipelineSource.code_commit(repository, config.branch)
+        if config.connection_arn is None:  # load_delivery_config requires one for this kind
+            raise ValueError(f"a {config.source_kind} source needs a connection_arn")
         return pipelines.CodePipelineSource.connection(
             config.repository, config.branch, connection_arn=config.connection_arn
         )

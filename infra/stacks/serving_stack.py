@@ -78,7 +78,7 @@ class ServingStack(cdk.Stack):
         self.checks_role = DeliveryChecksRole(
             self, "DeliveryChecks", config=config, delivery_account=delivery_account, source=source
         ).role
-        self.endpoint = None
+        self.endpoint: SentimentEndpoint | None = None
         if serving.model_package_arn:
             self._endpoint(config, data, pipeline, artifacts, source)
         if serving.deploy_on_approval:
@@ -113,7 +113,7 @@ class ServingStack(cdk.Stack):
             latency_p99_ms=serving.model_latency_p99_ms,
             topic=self.alerts,
         )
-        self.endpoint = SentimentEndpoint(
+        self.endpoint = endpoint = SentimentEndpoint(
             self,
             "Endpoint",
             endpoint_name=name,
@@ -124,11 +124,11 @@ class ServingStack(cdk.Stack):
             rollback_alarm_names=alarms.rollback_alarm_names,
         )
         # The role's policy must exist before SageMaker validates the model with it.
-        self.endpoint.model.node.add_dependency(self.model_role.node.find_child("DefaultPolicy"))
+        endpoint.model.node.add_dependency(self.model_role.node.find_child("DefaultPolicy"))
         scaling = EndpointAutoscaling(
             self, "Autoscaling", endpoint_name=name, variant=VARIANT, config=serving.autoscaling
         )
-        scaling.target.node.add_dependency(self.endpoint.endpoint)
+        scaling.target.node.add_dependency(endpoint.endpoint)
         # Promotion reads what each environment serves here. In dev the deploy function
         # overwrites it after each verified approval-driven update; the next synth of the
         # delivery pipeline reads that value back, so both writers agree.
@@ -139,14 +139,16 @@ class ServingStack(cdk.Stack):
             string_value=serving.model_package_arn,
             description=f"Model package the {name} endpoint serves",
         )
-        self._monitoring(config, data, pipeline, monitoring_arn, artifacts, source)
+        self._monitoring(config, data, pipeline, monitoring_arn, artifacts, source, endpoint)
 
-    def _monitoring(self, config, data, pipeline, monitoring_arn, artifacts, source) -> None:
+    def _monitoring(
+        self, config, data, pipeline, monitoring_arn, artifacts, source, endpoint: SentimentEndpoint
+    ) -> None:
         """The default engine runs our Evidently job; Model Monitor only where an account opts in."""
         name, monitoring = config.endpoint_name, config.monitoring
         retrain = pipeline.training.pipeline_arn if monitoring.retrain_on_drift else None
         if monitoring.engine == "model_monitor":
-            schedule_name = self._model_monitor(config, data, monitoring_arn, artifacts)
+            schedule_name = self._model_monitor(config, data, monitoring_arn, artifacts, endpoint)
             self.drift = DriftAlarms(
                 self,
                 "Drift",
@@ -219,7 +221,7 @@ class ServingStack(cdk.Stack):
             extra_alarms=quality,
         )
 
-    def _model_monitor(self, config, data, monitoring_arn, artifacts) -> str:
+    def _model_monitor(self, config, data, monitoring_arn, artifacts, endpoint: SentimentEndpoint) -> str:
         """SageMaker Model Monitor (opt-in): the package's baseline, hourly job(s); returns the schedule name."""
         name, lake, monitoring = config.endpoint_name, data.lake, config.monitoring
         schedule_name = f"{name}-data-quality"
@@ -260,7 +262,9 @@ class ServingStack(cdk.Stack):
             reports_uri=f"s3://{lake.monitoring.bucket_name}/{REPORTS_PREFIX}/{name}",
             key_arn=lake.key.key_arn,
         )
-        self.monitors = [DataQualityMonitor(self, "DataQuality", inputs=inputs)]
+        self.monitors: list[DataQualityMonitor | ModelQualityMonitor] = [
+            DataQualityMonitor(self, "DataQuality", inputs=inputs)
+        ]
         if monitoring.ground_truth_s3_uri:
             self.monitors.append(
                 ModelQualityMonitor(
@@ -273,5 +277,5 @@ class ServingStack(cdk.Stack):
             )
         for monitor in self.monitors:
             monitor.job_definition.node.add_dependency(role.node.find_child("DefaultPolicy"))
-            monitor.schedule.node.add_dependency(self.endpoint.endpoint)
+            monitor.schedule.node.add_dependency(endpoint.endpoint)
         return schedule_name

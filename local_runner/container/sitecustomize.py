@@ -10,6 +10,8 @@ A Python-level open() of a container path that escaped the map is reported too.
 import json
 import os
 import sys
+from collections.abc import Callable
+from typing import cast
 
 _CONFIG = json.loads(os.environ.get("LOCAL_RUNNER_PATH_MAP", "{}"))
 _MAP = _CONFIG.get("roots", {})
@@ -37,12 +39,18 @@ def _install_argparse_hook():
         if isinstance(default, (str, os.PathLike)) and not isinstance(default, bytes):
             local = _local(default)
             if local is not None:
-                action.default = type(default)(local) if not isinstance(default, str) else local
+                if isinstance(default, str):
+                    action.default = local
+                else:
+                    # The scripts' path defaults are pathlib paths, whose types take a str.
+                    path_type = cast(Callable[[str], os.PathLike[str]], type(default))
+                    action.default = path_type(local)
                 name = action.option_strings[0] if action.option_strings else action.dest
                 print(f"[local_runner] default of {name}: {os.fspath(default)} -> {local}", file=sys.stderr, flush=True)
         return action
 
-    argparse._ActionsContainer.add_argument = add_argument
+    # Replacing the method is this hook's purpose; mypy flags any assignment to a method.
+    argparse._ActionsContainer.add_argument = add_argument  # type: ignore[method-assign]
 
 
 def _audit(event, args):

@@ -159,17 +159,17 @@ def post_training_bias(
     ``min_group_size`` examples, largest over the columns; 0.0 with no facet or groups
     when no column has two such groups.
     """
-    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
+    truth, predicted = np.asarray(y_true), np.asarray(y_pred)
     gap: dict[str, Any] = {"value": 0.0, "facet": None, "groups": [], "min_group_size": min_group_size}
     by_column = {}
     for column, raw in facets.items():
         values = np.asarray([facet_value(v) for v in raw], dtype=object)
-        if len(values) != len(y_true):
-            raise ValueError(f"{column}: {len(values)} facet values for {len(y_true)} examples")
+        if len(values) != len(truth):
+            raise ValueError(f"{column}: {len(values)} facet values for {len(truth)} examples")
         groups = {}
         for value in sorted(set(values.tolist())):
             member = values == value
-            groups[value] = _group_figures(y_true[member], y_pred[member], min_group_size)
+            groups[value] = _group_figures(truth[member], predicted[member], min_group_size)
         by_column[column] = groups
         ranked = sorted((g["accuracy"], v) for v, g in groups.items() if not g["below_min_group_size"])
         if len(ranked) >= 2 and (gap["facet"] is None or ranked[-1][0] - ranked[0][0] > gap["value"]):

@@ -21,6 +21,7 @@ import random
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime, timedelta
+from typing import Generic, TypeVar
 
 from ml_code.monitoring import storage
 from ml_code.monitoring.record_preprocessor import RecordError, UnknownContentType, record_texts
@@ -110,14 +111,18 @@ def rows(record: dict) -> Iterator[dict]:
         }
 
 
-class Reservoir:
+Item = TypeVar("Item")
+
+
+class Reservoir(Generic[Item]):
     """A uniform random sample of at most ``size`` items of a stream (Vitter's algorithm R)."""
 
     def __init__(self, size: int, seed: int = 0):
-        self.size, self.seen, self.items = size, 0, []
+        self.size, self.seen = size, 0
+        self.items: list[Item] = []
         self._random = random.Random(seed)
 
-    def add(self, item) -> None:
+    def add(self, item: Item) -> None:
         self.seen += 1
         if len(self.items) < self.size:
             self.items.append(item)

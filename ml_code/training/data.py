@@ -7,11 +7,16 @@ with unpadded ``input_ids`` (starting with <s>, ending with </s>) and ``label_id
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 from ml_code.common.splits import PART_FILE_PATTERN
 
-Example = dict[str, list[int] | int]
+
+class Example(TypedDict):
+    """One training example: the names Trainer feeds the model."""
+
+    input_ids: list[int]
+    labels: int
 
 
 def part_files(folder: Path) -> list[Path]:

@@ -24,7 +24,9 @@ def trainer_accuracy(eval_prediction) -> dict[str, float]:
     return {"accuracy": float((np.asarray(logits).argmax(axis=-1) == np.asarray(labels)).mean())}
 
 
-def confusion_matrix(y_true: Sequence[int], y_pred: Sequence[int], num_classes: int) -> np.ndarray:
+def confusion_matrix(
+    y_true: Sequence[int] | np.ndarray, y_pred: Sequence[int] | np.ndarray, num_classes: int
+) -> np.ndarray:
     """Rows are actual classes, columns predicted ones."""
     flat = np.asarray(y_true, dtype=np.int64) * num_classes + np.asarray(y_pred, dtype=np.int64)
     return np.bincount(flat, minlength=num_classes * num_classes).reshape(num_classes, num_classes)
@@ -79,9 +81,9 @@ def registry_metrics(y_true: Sequence[int], y_pred: Sequence[int], id2label: Map
     if len(y_true) == 0 or len(y_true) != len(y_pred):
         raise ValueError(f"need as many predictions as labels (and at least one): {len(y_true)} vs {len(y_pred)}")
     names = [id2label[index] for index in range(len(id2label))]
-    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
-    cm = confusion_matrix(y_true, y_pred, len(names))
-    values, stds = scalar_metrics(cm, names), bootstrap_std(y_true, y_pred, names)
+    truth, predicted = np.asarray(y_true), np.asarray(y_pred)
+    cm = confusion_matrix(truth, predicted, len(names))
+    values, stds = scalar_metrics(cm, names), bootstrap_std(truth, predicted, names)
     body: dict = {key: {"value": value, "standard_deviation": stds[key]} for key, value in values.items()}
     body["confusion_matrix"] = {
         actual: {predicted: int(cm[i, j]) for j, predicted in enumerate(names)} for i, actual in enumerate(names)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import torch
-from transformers import Trainer
+
+# From its module: type checkers resolve the top-level name to transformers' no-torch placeholder.
+from transformers.trainer import Trainer
 
 
 class SentimentTrainer(Trainer):

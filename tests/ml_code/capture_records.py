@@ -83,6 +83,8 @@ class CapturedData:
 def load_script(path: Path = SCRIPT):
     """The preprocessor as the analyzer imports it: from its file, as the module 'preprocessor'."""
     spec = importlib.util.spec_from_file_location("preprocessor", path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot load {path} as a module")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module

@@ -25,7 +25,7 @@ def fake_answer(text: str, stars: int) -> dict:
     wobble = [int(hashlib.sha256(f"{i}:{text}".encode()).hexdigest()[:8], 16) / 2**32 for i in range(3)]
     raw = [base + 0.45 * w for base, w in zip(LEAN[sentiment_for_stars(stars).name], wobble, strict=False)]
     probabilities = {label: value / sum(raw) for label, value in zip(LABELS, raw, strict=False)}
-    label = max(probabilities, key=probabilities.get)
+    label = max(probabilities, key=probabilities.__getitem__)
     tokens = len(text) // 4 + 2
     return {
         "label": label,
