@@ -22,7 +22,7 @@ def _project_copy(tmp_path: Path) -> Path:
     work.mkdir()
     for name in ("app.py", "cdk.json", "package.json"):
         shutil.copy2(ROOT / name, work / name)
-    for name in ("infra", "ml_code", "containers"):
+    for name in ("infra", "ml_code", "containers", "lambdas"):
         shutil.copytree(ROOT / name, work / name, ignore=shutil.ignore_patterns("__pycache__"))
     for name in (".venv", "node_modules"):
         (work / name).symlink_to(ROOT / name)
