@@ -68,29 +68,30 @@ def _delimited_chunks(source: Source, columns: ColumnMap, chunk_size: int) -> It
     with _open_text(source) as handle:
         reader = _csv_reader(handle, source)
         header = next(reader)
+        width = len(header)
         positions = {role: header.index(name) for role, name in columns.present().items()}
         rows: list[list[str]] = []
         numbers: list[int] = []
         malformed = record = 0
         while True:
+            # A for loop over the reader, re-entered after each csv.Error (the reader goes on
+            # with the next record), costs far less per row than next() in a try.
             try:
-                row = next(reader)
-            except StopIteration:
+                for row in reader:
+                    if not row:
+                        continue  # a blank line is no record
+                    if len(row) == width:
+                        rows.append(row)
+                        numbers.append(record)
+                    else:
+                        malformed += 1
+                    record += 1
+                    if len(rows) + malformed >= chunk_size:
+                        yield Chunk(_frame(rows, numbers, positions), malformed)
+                        rows, numbers, malformed = [], [], 0
                 break
             except csv.Error:
                 malformed, record = malformed + 1, record + 1
-                continue
-            if not row:
-                continue  # a blank line is no record
-            if len(row) == len(header):
-                rows.append(row)
-                numbers.append(record)
-            else:
-                malformed += 1
-            record += 1
-            if len(rows) + malformed >= chunk_size:
-                yield Chunk(_frame(rows, numbers, positions), malformed)
-                rows, numbers, malformed = [], [], 0
         if rows or malformed:
             yield Chunk(_frame(rows, numbers, positions), malformed)
 
