@@ -12,6 +12,13 @@ pre-training bias per facet value: see ml_code/preprocessing/report.py). With N 
 instance processes its own files; split membership is a function of the review id, so it
 is the same as in one run. Balancing is per instance: see ml_code/preprocessing/sampling.py
 for exactly what sharded and single runs share.
+
+Bad input costs as little as it can: a bad row (control character, broken quoting, bad
+rating...) is rejected and counted by reason; a review id seen again on this instance is
+kept once (duplicate_id, ml_code/preprocessing/dedup.py). A file that cannot be read fails
+the job with one line naming it, unless --quarantine-unreadable lists it under the report's
+skipped_files and goes on. The tokenizer is loaded from its tokenizer.json by the
+tokenizers library; transformers only when that cannot reproduce it.
 """
 
 from __future__ import annotations
@@ -26,9 +33,9 @@ if __package__ in (None, ""):
     # Run as a script inside a SageMaker container: make the `ml_code` package importable.
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from ml_code.preprocessing.arguments import build_parser, check, to_config  # noqa: E402
-from ml_code.preprocessing.errors import FeatureStoreError, InputError  # noqa: E402
-from ml_code.preprocessing.job import run  # noqa: E402
+from ml_code.preprocessing.arguments import build_parser, check, to_config
+from ml_code.preprocessing.errors import FeatureStoreError, InputError
+from ml_code.preprocessing.job import run
 
 LOG = logging.getLogger("preprocess")
 

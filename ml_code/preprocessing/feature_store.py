@@ -117,7 +117,8 @@ class Ingestor:
     ) -> None:
         self.settings = settings
         self.stats = IngestStats(settings.feature_group_name)
-        self._client_factory, self._sleep, self._client = client_factory, sleep, None
+        self._client_factory, self._sleep = client_factory, sleep
+        self._client: Any = None
         self._random = random.Random()
         self._pool = ThreadPoolExecutor(max_workers=settings.concurrency, thread_name_prefix="put-record")
 

@@ -16,12 +16,12 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from itertools import chain
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import numpy as np
 import pyarrow as pa
@@ -175,12 +175,12 @@ def _merged(done: np.ndarray, early: Encoded, fresh: Encoded) -> Encoded:
 
 
 # A batch to encode, optionally with some of its rows already encoded: (rows done, their encodings).
-Item = pa.RecordBatch | tuple[pa.RecordBatch, tuple[np.ndarray, Encoded] | None]
+Item: TypeAlias = pa.RecordBatch | tuple[pa.RecordBatch, tuple[np.ndarray, Encoded] | None]
 
 
 def encode_batches(
     tokenizer: Tokenizer, batches: Iterable[Item], column: str
-) -> Iterator[tuple[pa.RecordBatch, Encoded]]:
+) -> Generator[tuple[pa.RecordBatch, Encoded], None, None]:
     """Each batch with its encoded ``column``. The next batch is encoded while the caller
     works on this one (and while ``batches`` produces the next): the Rust encoder releases
     the GIL, so cleaning, Arrow conversion and Parquet writing overlap with it. Rows a
