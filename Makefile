@@ -11,10 +11,11 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 # Offline: never wait on the EC2 metadata endpoint for credentials or a region.
 export AWS_EC2_METADATA_DISABLED := true
 
-.PHONY: help setup test synth lint clean demo bench-preprocess serve bench-train bench-serve bench-monitor
+.PHONY: help setup test check-code synth lint clean demo bench-preprocess serve bench-train bench-serve bench-monitor
 
 help:
-	@echo "make test   install everything (first run), then run the whole test suite"
+	@echo "make test   install everything (first run), then the code-health gates and the whole test suite"
+	@echo "make check-code  ruff check, ruff format --check, mypy (each Lambda folder on its own, strict)"
 	@echo "make synth  synthesize dev, staging, prod and the delivery pipeline into cdk.out/ (offline, no credentials)"
 	@echo "make lint   synth, then cfn-lint every template"
 	@echo "make clean  remove cdk.out/ and caches (keeps .venv and node_modules)"
@@ -40,8 +41,16 @@ $(NODE_STAMP): package.json package-lock.json
 
 setup: $(PY_STAMP) $(NODE_STAMP)
 
-test: setup
+test: setup check-code
 	$(PY) -m pytest -n 2
+
+# Lint, format and types over the whole tree (config in pyproject.toml). The Lambda folders
+# are separate roots when deployed (flat modules, handler.py each), so mypy checks each alone.
+check-code: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+	for function in lambdas/*/; do $(VENV)/bin/mypy --strict "$$function" || exit 1; done
 
 synth: setup
 	rm -rf cdk.out
