@@ -11,6 +11,13 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from infra.config import DataLakeConfig
+from infra.scanner_metadata import acknowledge_scanner
+
+# IaC scanners (checkov CKV_AWS_18, cfn_nag W35) want every bucket access-logged.
+ACCESS_LOG_BUCKET_REASON = (
+    "This bucket receives the server access logs of the others; S3 cannot deliver a bucket's access "
+    "logs to itself (it would log its own log deliveries in a loop), and a further log bucket would need one too"
+)
 
 
 class DataLake(Construct):
@@ -68,6 +75,12 @@ class DataLake(Construct):
                 )
             ],
             removal_policy=removal_policy,
+        )
+        acknowledge_scanner(
+            cast(s3.CfnBucket, self.access_logs.node.default_child),
+            checkov="CKV_AWS_18",
+            cfn_nag="W35",
+            reason=ACCESS_LOG_BUCKET_REASON,
         )
         self.raw = self._bucket("Raw", noncurrent, removal_policy)
         # Dataset drops reach EventBridge (the pipeline trigger). Set on the L1 because the

@@ -10,10 +10,12 @@ from __future__ import annotations
 import importlib.util
 import shutil
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 from typing import cast
 
 import aws_cdk as cdk
+from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
@@ -22,9 +24,26 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from infra.nag import acknowledge, acknowledge_wildcard
+from infra.scanner_metadata import acknowledge_scanner
 
 LAMBDAS = Path(__file__).resolve().parents[2] / "lambdas"
 VENDORED = ("aws_lambda_powertools", "typing_extensions")  # jmespath ships with boto3 in the runtime
+# What Lambda needs to attach a function to a VPC (the AWSLambdaVPCAccessExecutionRole
+# managed policy's EC2 actions, written out: nag IAM4). DescribeNetworkInterfaces works
+# only on "*", and Lambda manages the ENIs it creates itself, so none takes a narrower scope.
+ENI_ACTIONS = (
+    "ec2:CreateNetworkInterface",
+    "ec2:DescribeNetworkInterfaces",
+    "ec2:DescribeSubnets",
+    "ec2:DeleteNetworkInterface",
+    "ec2:AssignPrivateIpAddresses",
+    "ec2:UnassignPrivateIpAddresses",
+)
+ENI_REASON = "Lambda's ENI actions take no resource scope (DescribeNetworkInterfaces works on * only)"
+NO_VPC_REASON = (
+    "Networking is off in this environment by config (network.mode none): the function runs in "
+    "Lambda's own network and calls AWS APIs only"
+)
 
 
 def _vendor(target: Path) -> None:
@@ -40,7 +59,12 @@ def _vendor(target: Path) -> None:
 
 
 class PythonLambda(Construct):
-    """``lambdas/<name>/handler.py:handler`` with its own role, log group, and an encrypted DLQ."""
+    """``lambdas/<name>/handler.py:handler`` with its own role, log group, and an encrypted DLQ.
+
+    ``key`` also encrypts its environment variables. With ``vpc`` it runs in that VPC (in
+    ``vpc_subnets``, behind ``security_groups`` or one CDK creates), its role allowed the
+    ENI actions Lambda needs; without, it runs outside any VPC, acknowledged in the template.
+    """
 
     def __init__(
         self,
@@ -51,8 +75,13 @@ class PythonLambda(Construct):
         key: kms.IKey,
         environment: dict[str, str],
         removal_policy: cdk.RemovalPolicy,
+        vpc: ec2.IVpc | None = None,
+        vpc_subnets: ec2.SubnetSelection | None = None,
+        security_groups: Sequence[ec2.ISecurityGroup] | None = None,
     ):
         """``removal_policy``: of its log group (the environment's: logs outlive a stack in prod)."""
+        if vpc is None and (vpc_subnets is not None or security_groups is not None):
+            raise ValueError("vpc_subnets and security_groups need a vpc")
         if not (LAMBDAS / name / "handler.py").is_file():
             raise ValueError(f"name: no lambdas/{name}/handler.py to deploy")
         super().__init__(scope, construct_id)
@@ -86,6 +115,10 @@ class PythonLambda(Construct):
                 code=lambda_.Code.from_asset(str(bundle)),
                 role=self.role,
                 environment=environment,
+                environment_encryption=key,
+                vpc=vpc,
+                vpc_subnets=vpc_subnets,
+                security_groups=list(security_groups) if security_groups is not None else None,
                 timeout=cdk.Duration.seconds(30),
                 memory_size=256,
                 log_group=self.log_group,
@@ -95,9 +128,15 @@ class PythonLambda(Construct):
             )
         # CDK's Function adds DependsOn on its role although Role is already a GetAtt: a
         # redundant edge cfn-lint warns about (W3005). Silenced for this resource only.
-        cast(lambda_.CfnFunction, self.function.node.default_child).add_metadata(
-            "cfn-lint", {"config": {"ignore_checks": ["W3005"]}}
+        cfn_function = cast(lambda_.CfnFunction, self.function.node.default_child)
+        cfn_function.add_metadata("cfn-lint", {"config": {"ignore_checks": ["W3005"]}})
+        acknowledge_scanner(
+            cfn_function,
+            cfn_nag="W58",
+            reason="The stack creates its log group; the role writes there only, so no logs:CreateLogGroup",
         )
+        if vpc is None:
+            acknowledge_scanner(cfn_function, checkov="CKV_AWS_117", cfn_nag="W89", reason=NO_VPC_REASON)
         # Written out instead of the AWSLambdaBasicExecutionRole managed policy (nag IAM4).
         self.role.add_to_policy(
             iam.PolicyStatement(
@@ -108,6 +147,16 @@ class PythonLambda(Construct):
         acknowledge_wildcard(
             self.role, resource=self.log_group.log_group_arn, reason="The streams of its own log group"
         )
+        if vpc is not None:
+            # Before the function: Lambda checks the role may manage ENIs when it is created.
+            eni = iam.Policy(
+                self, "NetworkInterfaces", statements=[iam.PolicyStatement(actions=list(ENI_ACTIONS), resources=["*"])]
+            )
+            self.role.attach_inline_policy(eni)
+            self.function.node.add_dependency(eni)
+            acknowledge_wildcard(eni, resource="*", reason=ENI_REASON)
+            cfn_eni = cast(iam.CfnPolicy, eni.node.default_child)
+            acknowledge_scanner(cfn_eni, checkov="CKV_AWS_111", cfn_nag="W12", reason=ENI_REASON)
         # CDK's grant for sending to the KMS-encrypted dead-letter queue.
         for action in ("kms:GenerateDataKey*", "kms:ReEncrypt*"):
             acknowledge_wildcard(self.role, action=action, reason="Encrypting dead letters with the queue's key only")

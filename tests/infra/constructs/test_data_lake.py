@@ -114,6 +114,18 @@ def test_data_buckets_log_to_the_access_log_bucket_under_their_own_prefix(lake_t
     assert prefixes == ["athenaresults/", "features/", "models/", "monitoring/", "raw/"]
 
 
+def test_the_access_log_bucket_tells_iac_scanners_why_it_logs_nowhere(lake_template):
+    [log_bucket] = [
+        b
+        for b in lake_template.find_resources("AWS::S3::Bucket").values()
+        if "LoggingConfiguration" not in b["Properties"]
+    ]
+    [checkov] = log_bucket["Metadata"]["checkov"]["skip"]
+    [cfn_nag] = log_bucket["Metadata"]["cfn_nag"]["rules_to_suppress"]
+    assert checkov["id"] == "CKV_AWS_18" and cfn_nag["id"] == "W35"
+    assert "to itself" in checkov["comment"] and checkov["comment"] == cfn_nag["reason"]
+
+
 def test_expirations_come_from_the_config(lake_template):
     lake_template.has_resource_properties(
         "AWS::S3::Bucket",

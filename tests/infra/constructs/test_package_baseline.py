@@ -52,3 +52,16 @@ def test_exposes_the_statistics_and_constraints_uris(built):
     stack = cdk.Stack.of(baseline)
     for uri, field in ((baseline.statistics_uri, "Statistics"), (baseline.constraints_uri, "Constraints")):
         assert stack.resolve(uri)["Fn::GetAtt"][1] == f"DriftCheckBaselines.ModelDataQuality.{field}.S3Uri"
+
+
+def test_scanner_findings_on_cdks_provider_are_acknowledged_with_reasons(built):
+    _, template = built
+    [provider] = template.find_resources("AWS::Lambda::Function").values()
+    assert "Variables" not in provider["Properties"].get("Environment", {})  # nothing to encrypt (CKV_AWS_173)
+    metadata = provider["Metadata"]
+    checkov = {e["id"]: e["comment"] for e in metadata["checkov"]["skip"]}
+    cfn_nag = {e["id"]: e["reason"] for e in metadata["cfn_nag"]["rules_to_suppress"]}
+    assert set(checkov) == {"CKV_AWS_115", "CKV_AWS_116", "CKV_AWS_117"}
+    assert set(cfn_nag) == {"W58", "W89", "W92"}
+    assert all(reason.strip() for reason in [*checkov.values(), *cfn_nag.values()])
+    assert metadata["cfn-lint"] == {"config": {"ignore_checks": ["W3005"]}}
