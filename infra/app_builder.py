@@ -8,6 +8,7 @@ import aws_cdk as cdk
 from cdk_nag import AwsSolutionsChecks
 
 from infra.config import ENVIRONMENT_NAMES, MODEL_PACKAGE_CONTEXT, load_config, load_delivery_config
+from infra.scanner_metadata import SdkCallProviderAcknowledgements
 from infra.stacks.delivery_stack import DELIVERY_STACK_ID, DeliveryStack
 from infra.stage import MlopsStage
 
@@ -40,6 +41,10 @@ def build_app(app: cdk.App, extend: Callable[[dict[str, MlopsStage]], None] | No
         )
     if extend is not None:
         extend(stages)
+    # What checkov and cfn_nag raise on CDK's SDK-call providers, acknowledged in each template
+    # (here: aspects do not cross stage boundaries, and the pipeline synthesizes each stage).
+    for stage in stages.values():
+        cdk.Aspects.of(stage).add(SdkCallProviderAcknowledgements())
     DeliveryStack(
         app,
         DELIVERY_STACK_ID,

@@ -11,15 +11,12 @@ from aws_cdk import custom_resources as cr
 from constructs import Construct
 
 from infra.nag import acknowledge, acknowledge_wildcard
-from infra.scanner_metadata import acknowledge_scanner
+from infra.scanner_metadata import SDK_CALL_PROVIDER_FINDINGS, acknowledge_scanner
 
 _BASELINE = "DriftCheckBaselines.ModelDataQuality"
-# CDK's provider function takes none of these settings; what IaC scanners raise on it, and why.
-# It has no environment variables, so none to encrypt (checkov CKV_AWS_173 passes).
+# What IaC scanners raise on CDK's provider function, and why (W58: our role, our log group).
 _PROVIDER_FINDINGS = (
-    ("CKV_AWS_116", None, "Invoked by CloudFormation only, which fails the deployment on an error: no event to keep"),
-    ("CKV_AWS_115", "W92", "Runs once per deployment; reserved concurrency would only shrink the account's pool"),
-    ("CKV_AWS_117", "W89", "CDK's provider calls the SageMaker API only, from Lambda's network, once per deployment"),
+    *SDK_CALL_PROVIDER_FINDINGS,
     (None, "W58", "The stack creates its log group; the role writes there only, so no logs:CreateLogGroup"),
 )
 

@@ -106,6 +106,24 @@ def test_artifacts_are_encrypted_with_a_rotating_customer_managed_key(delivery):
     assert "LoggingConfiguration" in bucket and bucket["PublicAccessBlockConfiguration"]["BlockPublicAcls"] is True
 
 
+def test_asset_roles_may_start_builds_of_their_own_asset_projects_only(delivery):
+    projects = delivery.find_resources("AWS::CodeBuild::Project")
+    policies = delivery.find_resources("AWS::IAM::Policy")
+    asset_policies = {logical: p for logical, p in policies.items() if logical.startswith("PipelineAssets")}
+    assert len(asset_policies) == 2  # files and container images
+    for policy in asset_policies.values():
+        [role] = [ref["Ref"] for ref in policy["Properties"]["Roles"]]
+        own = sorted(
+            logical
+            for logical, project in projects.items()
+            if project["Properties"]["ServiceRole"] == {"Fn::GetAtt": [role, "Arn"]}
+        )
+        statements = policy["Properties"]["PolicyDocument"]["Statement"]
+        assert all(s["Resource"] != "*" for s in statements)
+        [builds] = [s for s in statements if "codebuild:StartBuild" in s["Action"]]
+        assert own and sorted(r["Fn::GetAtt"][0] for r in builds["Resource"]) == own
+
+
 def test_pipeline_mutates_itself_with_the_pinned_cdk_cli(delivery):
     spec = _buildspec(delivery, "SelfMutation")
     assert any(f"aws-cdk@{CDK_CLI_VERSION}" in c for c in spec["phases"]["install"]["commands"])
