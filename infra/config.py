@@ -27,6 +27,12 @@ _INSTANCE = re.compile(r"^ml\.[a-z0-9]+\.[a-z0-9]+$")
 _CRON = re.compile(r"^cron\((\S+ ){5}\S+\)$")
 _SCHEDULE = re.compile(r"^(cron\((\S+ ){5}\S+\)|rate\(\d+ (minute|minutes|hour|hours|day|days)\))$")
 _MODEL_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
+# A model staged by tools.stage_base_model: a folder (trailing /), so S3Prefix inputs copy it whole.
+_STAGED_MODEL = re.compile(r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]/\S+/$")
+# Where staged base models live in the models bucket (the pipeline role reads only there).
+BASE_MODELS_PREFIX = "base-models"
+_BASE_MODEL = re.compile(f"{_MODEL_ID.pattern}|{_STAGED_MODEL.pattern}")
+_BASE_MODEL_EXPECTED = "a Hugging Face model id like roberta-base or an s3:// folder URI ending in /"
 _MODEL_PACKAGE_ARN = re.compile(r"^arn:aws[a-z-]*:sagemaker:[a-z0-9-]+:\d{12}:model-package/[\w-]+/\d+$")
 _S3_URI = re.compile(r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/\S*)?$")
 _CONNECTION_ARN = re.compile(
@@ -76,7 +82,10 @@ class TrainingConfig(ComputeConfig):
 class PipelineConfig:
     min_accuracy: float
     retrain_schedule: str | None  # None ("off" in cdk.json): retrain only on new data or drift
-    base_model: str  # Hugging Face model id the training step fine-tunes, e.g. roberta-base
+    # What the training step fine-tunes: a Hugging Face model id (roberta-base; the jobs
+    # download it, so they need internet egress) or the s3:// folder tools.stage_base_model
+    # staged it into under the models bucket (is_staged_model; jobs get it as an input).
+    base_model: str
     epochs: int
     learning_rate: float
     batch_size: int
@@ -360,6 +369,22 @@ def _serving(serving: _Section, model_package_arn: str | None) -> tuple[ServingC
     return config, [scaling, rollout, serving]
 
 
+def is_staged_model(base_model: str) -> bool:
+    """True for a base model staged in S3 (``pipeline.base_model`` = s3://...), False for a hub id."""
+    return base_model.startswith("s3://")
+
+
+def _check_staged_model(pipeline: _Section, config: EnvironmentConfig) -> None:
+    """A staged base model must be under this environment's models bucket: the pipeline role
+    may read only its own ``base-models/`` prefix there."""
+    value = config.pipeline.base_model
+    prefix = f"s3://{config.models_bucket_name}/{BASE_MODELS_PREFIX}/"
+    if is_staged_model(value) and not value.startswith(prefix):
+        raise pipeline._fail(
+            "base_model", f"a staged model folder under {prefix} (this environment's models bucket)", value
+        )
+
+
 def _environment(project: str, name: str, env: _Section, model_package_arn: str | None = None) -> EnvironmentConfig:
     lake, catalog, store = env.section("data_lake"), env.section("catalog"), env.section("feature_store")
     processing, training, pipeline = env.section("processing"), env.section("training"), env.section("pipeline")
@@ -387,7 +412,7 @@ def _environment(project: str, name: str, env: _Section, model_package_arn: str 
         pipeline=PipelineConfig(
             min_accuracy=pipeline.fraction("min_accuracy"),
             retrain_schedule=pipeline.schedule("retrain_schedule", _SCHEDULE, schedule),
-            base_model=pipeline.text("base_model", _MODEL_ID, "a Hugging Face model id like roberta-base"),
+            base_model=pipeline.text("base_model", _BASE_MODEL, _BASE_MODEL_EXPECTED),
             epochs=pipeline.integer("epochs", 1, 100),
             learning_rate=pipeline.positive_number("learning_rate", 1.0),
             batch_size=pipeline.integer("batch_size", 1, 1024),
@@ -409,6 +434,7 @@ def _environment(project: str, name: str, env: _Section, model_package_arn: str 
         ),
         batch_scoring=BatchScoringConfig(enabled=batch.flag("enabled"), **_compute(batch)),
     )
+    _check_staged_model(pipeline, config)
     for section in (lake, catalog, store, processing, training, pipeline, monitoring, batch, *serving_sections, env):
         section.done()
     return config

@@ -97,6 +97,27 @@ def test_real_cdk_json_parses_into_three_frozen_environments(mlops):
         ),
         (("staging", "batch_scoring", "enabled"), "no", "staging.batch_scoring.enabled: expected true or false"),
         (
+            ("dev", "pipeline", "base_model"),
+            "s3://roberta-sentiment-dev-models-111111111111/base-models/roberta-base/main",
+            "dev.pipeline.base_model: expected a Hugging Face model id like roberta-base or an s3:// folder URI ending in /",
+        ),
+        (
+            ("dev", "pipeline", "base_model"),
+            "https://huggingface.co/roberta-base",
+            "dev.pipeline.base_model: expected a Hugging Face model id",
+        ),
+        (
+            ("staging", "pipeline", "base_model"),
+            "s3://somewhere-else/base-models/roberta-base/main/",
+            "staging.pipeline.base_model: expected a staged model folder under"
+            " s3://roberta-sentiment-staging-models-222222222222/base-models/",
+        ),
+        (
+            ("prod", "pipeline", "base_model"),
+            "s3://roberta-sentiment-prod-models-333333333333/training/roberta-base/",
+            "prod.pipeline.base_model: expected a staged model folder under",
+        ),
+        (
             ("prod", "serving", "instance_type"),
             "ml.p3.2xlarge",
             "prod.serving.instance_type: expected one the registered model packages allow",
@@ -112,6 +133,20 @@ def test_invalid_value_fails_naming_environment_and_key(mlops, path, value, mess
     with pytest.raises(ConfigError, match=re.escape(message)) as error:
         load_config(mlops)
     assert str(error.value).startswith(f"context.mlops.environments.{env}.")
+
+
+def test_base_model_is_a_hub_id_in_dev_and_staged_in_s3_elsewhere(mlops):
+    from infra.config import is_staged_model
+
+    configs = load_config(mlops)
+    assert configs["dev"].pipeline.base_model == "roberta-base"
+    assert not is_staged_model(configs["dev"].pipeline.base_model)
+    for name in ("staging", "prod"):
+        config = configs[name]
+        assert is_staged_model(config.pipeline.base_model)
+        assert config.pipeline.base_model.startswith(f"s3://{config.models_bucket_name}/base-models/roberta-base/")
+    mlops["environments"]["dev"]["pipeline"]["base_model"] = "FacebookAI/roberta-base"
+    assert load_config(mlops)["dev"].pipeline.base_model == "FacebookAI/roberta-base"
 
 
 def test_missing_key_is_named(mlops):
