@@ -14,6 +14,7 @@ import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
+from infra.config import BASE_MODELS_PREFIX
 from infra.constructs.container_grants import grant_container_basics
 from infra.nag import acknowledge_wildcard
 
@@ -67,7 +68,11 @@ class PipelineExecutionRole(Construct):
                 ("baselines", "the data-quality baseline"),
             )
         ]
-        allow(["s3:GetObject"], [raw, r.code_object_arn])
+        base_models = wildcard(
+            f"{r.models_bucket_arn}/{BASE_MODELS_PREFIX}/*",
+            "Jobs read the base model staged under base-models/<model>/<revision>/ (read only)",
+        )
+        allow(["s3:GetObject"], [raw, r.code_object_arn, base_models])
         allow(["s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload"], [work, *models])
         allow(["s3:ListBucket", "s3:GetBucketLocation"], [r.raw_bucket_arn, r.features_bucket_arn, r.models_bucket_arn])
         # Job volumes, outputs and the lake's objects are all under the lake key.

@@ -12,11 +12,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from sagemaker.inputs import TrainingInput
 from sagemaker.processing import ProcessingInput, Processor
 from sagemaker.workflow.entities import PipelineVariable
 from sagemaker.workflow.execution_variables import ExecutionVariables
 from sagemaker.workflow.functions import Join
 from sagemaker.workflow.steps import CacheConfig, TrainingStep
+
+from infra.config import is_staged_model
 
 if TYPE_CHECKING:
     from sagemaker.workflow.pipeline_context import PipelineSession
@@ -85,6 +88,31 @@ def model_input(train: TrainingStep) -> ProcessingInput:
         destination=f"{PROCESSING_ROOT}/model",
         input_name="model",
     )
+
+
+# A base model staged in S3 (pipeline.base_model = s3://...) reaches the jobs as an input: no
+# job downloads from the Hugging Face hub (private subnets have no route to the internet).
+BASE_MODEL_CHANNEL = "model"  # train.py prefers SM_CHANNEL_MODEL to --model_name_or_path
+BASE_MODEL_TRAINING_DIR = f"/opt/ml/input/data/{BASE_MODEL_CHANNEL}"
+TOKENIZER_INPUT = "tokenizer"
+TOKENIZER_DIR = f"{PROCESSING_ROOT}/input/{TOKENIZER_INPUT}"
+
+
+def tokenizer_source(ctx: StepContext) -> tuple[str, list[ProcessingInput]]:
+    """(Preprocess's --tokenizer, its extra inputs): a hub id as it is, or the staged folder as
+    an input (FullyReplicated: every instance tokenizes) and its container path."""
+    if not is_staged_model(ctx.base_model):
+        return ctx.base_model, []
+    staged = ProcessingInput(source=ctx.base_model, destination=TOKENIZER_DIR, input_name=TOKENIZER_INPUT)
+    return TOKENIZER_DIR, [staged]
+
+
+def base_model_source(ctx: StepContext) -> tuple[str, dict[str, TrainingInput]]:
+    """(Train's model_name_or_path, its extra channels): a hub id as it is, or the staged
+    folder as the ``model`` channel and that channel's container path."""
+    if not is_staged_model(ctx.base_model):
+        return ctx.base_model, {}
+    return BASE_MODEL_TRAINING_DIR, {BASE_MODEL_CHANNEL: TrainingInput(ctx.base_model)}
 
 
 def baselines_uri(ctx: StepContext, what: str) -> Join:

@@ -32,10 +32,12 @@ from infra.pipeline.retries import JOB_RETRIES, SERVICE_RETRIES
 from infra.pipeline.step_helpers import (
     PROCESSING_ROOT,
     StepContext,
+    base_model_source,
     baselines_uri,
     code_input,
     model_input,
     script_processor,
+    tokenizer_source,
 )
 from ml_code.common.facets import MAX_ACCURACY_GAP_JSON_PATH  # evaluate.py writes it, 0.0 without facets
 from ml_code.common.splits import REPORT_DIR, SPLITS, TEST, TRAIN, VALIDATION
@@ -46,6 +48,7 @@ EVALUATION_FILE = "evaluation.json"
 
 def preprocess_step(ctx: StepContext, params: PipelineParameters) -> ProcessingStep:
     processor = script_processor(ctx, params, "preprocess.py", "preprocess")
+    tokenizer, tokenizer_inputs = tokenizer_source(ctx)
     outputs = [
         ProcessingOutput(output_name=name, source=f"{PROCESSING_ROOT}/output/{name}") for name in (*SPLITS, REPORT_DIR)
     ]
@@ -59,11 +62,12 @@ def preprocess_step(ctx: StepContext, params: PipelineParameters) -> ProcessingS
                 input_name="data",
                 s3_data_distribution_type="ShardedByS3Key",
             ),
+            *tokenizer_inputs,
         ],
         outputs=outputs,
         arguments=[
             "--tokenizer",
-            ctx.base_model,
+            tokenizer,
             "--max-seq-length",
             params.max_seq_length.to_string(),
             "--feature-group-name",
@@ -79,6 +83,7 @@ def train_step(ctx: StepContext, params: PipelineParameters, preprocess: Process
 
     # One checkpoint prefix per execution: a Spot restart resumes its own run, never an older one.
     checkpoints = Join(on="/", values=[ctx.models_uri, "checkpoints", ExecutionVariables.PIPELINE_EXECUTION_ID])
+    model_name_or_path, model_channels = base_model_source(ctx)
     estimator = HuggingFace(
         entry_point="ml_code/train.py",
         source_dir=ctx.code_uri,
@@ -92,7 +97,7 @@ def train_step(ctx: StepContext, params: PipelineParameters, preprocess: Process
         # torchrun on every instance: data parallel over all GPUs of all instances.
         distribution={"torch_distributed": {"enabled": True}},
         hyperparameters={
-            "model_name_or_path": ctx.base_model,
+            "model_name_or_path": model_name_or_path,
             "epochs": params.epochs,
             "learning_rate": params.learning_rate,
             "per_device_train_batch_size": params.batch_size,
@@ -115,6 +120,7 @@ def train_step(ctx: StepContext, params: PipelineParameters, preprocess: Process
         {
             TRAIN: TrainingInput(outputs[TRAIN].S3Output.S3Uri),
             VALIDATION: TrainingInput(outputs[VALIDATION].S3Output.S3Uri),
+            **model_channels,
         }
     )
     return TrainingStep("Train", step_args=args, cache_config=ctx.cache, retry_policies=JOB_RETRIES)

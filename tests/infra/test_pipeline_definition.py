@@ -119,6 +119,37 @@ def test_preprocess_shards_input_files_across_instances_and_writes_every_split(d
     assert entry[:2] == ["/bin/bash", "-c"] and "python3 /tmp/code/ml_code/preprocess.py" in entry[2]
 
 
+def test_dev_passes_the_hub_model_id_to_preprocess_and_train(definitions):
+    steps = _steps(definitions["dev"])
+    preprocess, train = steps["Preprocess"]["Arguments"], steps["Train"]["Arguments"]
+    arguments = preprocess["AppSpecification"]["ContainerArguments"]
+    assert arguments[arguments.index("--tokenizer") + 1] == "roberta-base"
+    assert [i["InputName"] for i in preprocess["ProcessingInputs"]] == ["code", "data"]
+    assert train["HyperParameters"]["model_name_or_path"] == '"roberta-base"'
+    assert [c["ChannelName"] for c in train["InputDataConfig"]] == ["train", "validation"]
+
+
+@pytest.mark.parametrize("env", ["staging", "prod"])
+def test_staged_base_model_reaches_preprocess_and_train_as_inputs_not_from_the_hub(definitions, env):
+    account = {"staging": "222222222222", "prod": "333333333333"}[env]  # cdk.json's placeholders
+    staged = f"s3://roberta-sentiment-{env}-models-{account}/base-models/roberta-base/main/"
+    steps = _steps(definitions[env])
+    preprocess, train = steps["Preprocess"]["Arguments"], steps["Train"]["Arguments"]
+
+    inputs = {i["InputName"]: i["S3Input"] for i in preprocess["ProcessingInputs"]}
+    tokenizer = inputs["tokenizer"]
+    assert tokenizer["S3Uri"] == staged and tokenizer["LocalPath"] == "/opt/ml/processing/input/tokenizer"
+    assert tokenizer["S3DataType"] == "S3Prefix" and tokenizer["S3DataDistributionType"] == "FullyReplicated"
+    arguments = preprocess["AppSpecification"]["ContainerArguments"]
+    assert arguments[arguments.index("--tokenizer") + 1] == "/opt/ml/processing/input/tokenizer"
+
+    channels = {c["ChannelName"]: c["DataSource"]["S3DataSource"] for c in train["InputDataConfig"]}
+    assert channels["model"]["S3Uri"] == staged and channels["model"]["S3DataType"] == "S3Prefix"
+    assert channels["model"]["S3DataDistributionType"] == "FullyReplicated"
+    assert train["HyperParameters"]["model_name_or_path"] == '"/opt/ml/input/data/model"'
+    assert 'roberta-base"' not in json.dumps(definitions[env])  # the hub id appears nowhere as a value
+
+
 def test_gate_compares_evaluation_accuracy_with_the_min_accuracy_parameter(definitions):
     gate = _steps(definitions["dev"])["AccuracyGate"]["Arguments"]
     condition, _ = gate["Conditions"]

@@ -3,7 +3,8 @@
 Props: ``resources`` (PipelineResources, all fields required): the buckets, key, code
 object, feature group, model package group, pipeline name and image repositories the role
 is scoped to. Reads any raw dataset; writes only under ``<features>/<pipeline>/`` and the
-models bucket's training/checkpoints/baselines prefixes; jobs named ``pipelines-*`` only.
+models bucket's training/checkpoints/baselines prefixes; reads its base-models/ prefix (the
+staged base model); jobs named ``pipelines-*`` only.
 """
 
 from __future__ import annotations
@@ -55,6 +56,11 @@ def test_reads_raw_and_the_code_object_writes_only_its_prefixes(template):
         "arn:aws:s3:::models/training/*",
     ]
     assert "arn:aws:s3:::raw/*" not in resources_for(template, "s3:PutObject")
+
+
+def test_reads_staged_base_models_without_writing_them(template):
+    assert "arn:aws:s3:::models/base-models/*" in resources_for(template, "s3:GetObject")
+    assert "arn:aws:s3:::models/base-models/*" not in resources_for(template, "s3:PutObject")
 
 
 def test_jobs_packages_and_feature_group_are_its_own(template):
