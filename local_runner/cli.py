@@ -141,8 +141,9 @@ def build_parser() -> argparse.ArgumentParser:
         type=Path,
         metavar="DIR",
         help="local Hugging Face model folder used wherever the definition passes the hub model"
-        " (cdk.json pipeline.base_model, e.g. roberta-base) to a step;"
-        " every rewrite is printed",
+        " (cdk.json pipeline.base_model, e.g. roberta-base) to a step; where pipeline.base_model is a"
+        " staged s3:// folder (staging, prod), the folder is copied there in the local S3 instead, for"
+        " the steps that read it as an input (needed then); every rewrite is printed",
     )
     run.add_argument(
         "--param",

@@ -129,6 +129,25 @@ def parse_assignments(items: list[str]) -> dict[str, str]:
 
 
 # -- the base model override ---------------------------------------------------------------
+def steps_reading_uri(definition: dict, uri: str) -> list[str]:
+    """Where a step reads ``uri`` as an S3 input: a processing input or a training channel
+    (the staged base model: pipeline.base_model = s3://..., see tools/stage_base_model.py)."""
+    from local_runner.executor import all_steps
+
+    readers = []
+    for step in all_steps(definition.get("Steps") or []):
+        arguments = step.get("Arguments") or {}
+        for item in arguments.get("ProcessingInputs") or []:
+            if (item.get("S3Input") or {}).get("S3Uri") == uri:
+                readers.append(f"{step['Name']}: input {item.get('InputName')}")
+        for channel in arguments.get("InputDataConfig") or []:
+            if ((channel.get("DataSource") or {}).get("S3DataSource") or {}).get("S3Uri") == uri:
+                readers.append(f"{step['Name']}: channel {channel.get('ChannelName')}")
+    if not readers:
+        raise DefinitionError(f"--base-model: no step of the definition reads {uri}; nothing to stage")
+    return readers
+
+
 def override_base_model(definition: dict, hub_name: str, local_dir: str) -> list[str]:
     """Replace the hub model id ``hub_name`` by ``local_dir`` wherever a step passes it as a value:
     processing ContainerArguments and training HyperParameters. Returns what was rewritten;

@@ -29,6 +29,7 @@ from local_runner.definition import (
     load_environment_config,
     override_base_model,
     resolve_parameters,
+    steps_reading_uri,
 )
 from local_runner.errors import DefinitionError, LocalRunnerError
 from local_runner.executor import ExecutionResult, PipelineExecution
@@ -101,6 +102,14 @@ def run_pipeline(request: RunRequest, console: Console) -> RunOutcome:
         definition, pipeline_name, stand_ins = built.definition, built.pipeline_name, built.stand_ins
         source = f"infra.pipeline.definition.build_pipeline, {request.environment} config from cdk.json"
         base_model_name = built.base_model
+    # pipeline.base_model = s3://...: the steps read a staged model as inputs, which only
+    # --base-model can put into the local S3 (the runner never reads the real one).
+    staged_model = base_model_name.startswith("s3://")
+    if staged_model and request.base_model is None:
+        raise LocalRunnerError(
+            f"the {request.environment} definition reads its base model from {base_model_name} (staged in S3),"
+            " which the local S3 does not hold: pass --base-model DIR to stage a local model folder there"
+        )
 
     execution_id = request.execution_id or new_execution_id()
     run_dir = (Path(request.root) / "runs" / execution_id).resolve()
@@ -112,7 +121,17 @@ def run_pipeline(request: RunRequest, console: Console) -> RunOutcome:
     differences = []
     overrides_applied = []
     host_paths: tuple[str, ...] = ()
-    if request.base_model is not None:
+    staged_base_model = {}
+    if request.base_model is not None and staged_model:
+        local_model = str(Path(request.base_model).resolve())
+        readers = steps_reading_uri(definition, base_model_name)
+        overrides_applied = [f"{reader} reads {base_model_name} <- staged from {local_model}" for reader in readers]
+        differences.append(
+            f"base model {base_model_name} (staged in S3) filled in the local S3 from the local model"
+            f" {local_model} (--base-model)"
+        )
+        staged_base_model = {"uri": base_model_name, "from": local_model, "read_by": readers}
+    elif request.base_model is not None:
         local_model = str(Path(request.base_model).resolve())
         overrides_applied = override_base_model(definition, base_model_name, local_model)
         differences.append(f"base model {base_model_name!r} replaced by the local model {local_model} (--base-model)")
@@ -146,6 +165,8 @@ def run_pipeline(request: RunRequest, console: Console) -> RunOutcome:
     )
     s3 = LocalS3(run_dir / "s3")
     code = stage_code(s3)
+    if staged_base_model:
+        staged_base_model["objects"] = len(s3.upload_dir(Path(staged_base_model["from"]), base_model_name))
     staged = _stage_inputs(s3, parameters.get(INPUT_PARAMETER), request.inputs)
 
     console.print(f"Local execution {execution_id} of pipeline {pipeline_name} ({source})")
@@ -181,6 +202,7 @@ def run_pipeline(request: RunRequest, console: Console) -> RunOutcome:
         "definition_source": source,
         "overridden_parameters": sorted(overridden),
         "base_model_overrides": overrides_applied,
+        "base_model_staged": staged_base_model or None,
         "local_differences": differences,
         "registry": str(registry.root),
         "run_dir": str(run_dir),
