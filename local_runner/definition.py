@@ -171,3 +171,29 @@ def override_base_model(definition: dict, hub_name: str, local_dir: str) -> list
     if not changes:
         raise DefinitionError(f"--base-model: the definition never passes {hub_name!r} to a step; nothing to replace")
     return changes
+
+
+def network_note(definition: dict) -> str | None:
+    """One line for the run when the definition places steps in a VPC or isolates them: the
+    local runner ignores both (steps are processes of this machine)."""
+    vpc, isolated = set(), set()
+
+    def visit(steps: list[dict]) -> None:
+        for step in steps:
+            args = step.get("Arguments") or {}
+            network = args.get("NetworkConfig") or {}
+            if network.get("VpcConfig") or args.get("VpcConfig"):
+                vpc.add(step["Name"])
+            if network.get("EnableNetworkIsolation") or args.get("EnableNetworkIsolation"):
+                isolated.add(step["Name"])
+            visit(list(args.get("IfSteps") or []) + list(args.get("ElseSteps") or []))
+
+    visit(definition.get("Steps") or [])
+    if not vpc and not isolated:
+        return None
+    parts = []
+    if vpc:
+        parts.append(f"VPC subnets and security groups of {', '.join(sorted(vpc))}")
+    if isolated:
+        parts.append(f"network isolation of {', '.join(sorted(isolated))}")
+    return " and ".join(parts) + " have no local meaning: ignored (steps run as processes of this machine)"

@@ -93,7 +93,16 @@ def build_local_monitor_definition(environment: str = "dev") -> LocalMonitorDefi
         "kms_key_arn": f"arn:aws:kms:{config.region}:{LOCAL_ACCOUNT}:key/local",
         "work_bucket": MONITORING_BUCKET,
     }
-    pipeline = build_monitor_pipeline(config, **stand_ins)
+    pipeline = build_monitor_pipeline(
+        config,
+        role_arn=stand_ins["role_arn"],
+        code_uri=stand_ins["code_uri"],
+        image_uri=stand_ins["image_uri"],
+        capture_uri=stand_ins["capture_uri"],
+        reports_uri=stand_ins["reports_uri"],
+        kms_key_arn=stand_ins["kms_key_arn"],
+        work_bucket=stand_ins["work_bucket"],
+    )
     definition = json.loads(pipeline.definition())
     return LocalMonitorDefinition(definition, pipeline.name, config.endpoint_name, stand_ins["reports_uri"], stand_ins)
 

@@ -27,6 +27,7 @@ from local_runner.definition import (
     ROOT,
     build_local_definition,
     load_environment_config,
+    network_note,
     override_base_model,
     resolve_parameters,
     steps_reading_uri,
@@ -184,6 +185,10 @@ def run_pipeline(request: RunRequest, console: Console) -> RunOutcome:
             " (needs the model hub; --base-model DIR runs offline)"
         )
     console.print(f"  code:       ml_code bundle -> {code}")
+    network = network_note(definition)
+    if network:
+        console.print(f"  network:    {network}")
+        differences.append(network)
     for line in staged:
         console.print(f"  input:      {line}")
 
