@@ -16,6 +16,7 @@ from ml_code.common.containers import INFERENCE_INSTANCE_TYPES
 
 ENVIRONMENT_NAMES = ("dev", "staging", "prod")
 MONITORING_ENGINES = ("evidently", "model_monitor")
+NETWORK_MODES = ("none", "create", "existing")
 # `cdk synth -c mlops.model_package_arn.staging=arn:...`: the package the delivery pipeline
 # promotes; flat keys because -c cannot reach into cdk.json's nested objects.
 MODEL_PACKAGE_CONTEXT = "mlops.model_package_arn."
@@ -41,6 +42,11 @@ _CONNECTION_ARN = re.compile(
 _REPOSITORY = re.compile(r"^[\w.-]+(/[\w.-]+)?$")
 _BRANCH = re.compile(r"^[\w./-]+$")
 _PROJECT = re.compile(r"^[a-z][a-z0-9-]{1,23}$")
+_CIDR = re.compile(r"^(\d{1,3}\.){3}\d{1,3}/(1[6-9]|2[0-4])$")
+_AZ = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d[a-z]$")
+_VPC_ID = re.compile(r"^vpc-[0-9a-f]{8,17}$")
+_SUBNET_ID = re.compile(r"^subnet-[0-9a-f]{8,17}$")
+_ROUTE_TABLE_ID = re.compile(r"^rtb-[0-9a-f]{8,17}$")
 # Athena refuses a per-query cutoff below 10 MB.
 _MIN_ATHENA_CUTOFF = 10 * 1024 * 1024
 
@@ -145,6 +151,24 @@ class MonitoringConfig:
 
 
 @dataclass(frozen=True)
+class NetworkConfig:
+    """Where jobs, models and functions run. "none": AWS's shared network (as before);
+    "create": a VPC of private isolated subnets (no NAT) in ``availability_zones``;
+    "existing": the customer's VPC, given by ids (no lookup: synth stays offline)."""
+
+    mode: str
+    availability_zones: tuple[str, ...] = ()
+    cidr: str | None = None  # create
+    vpc_id: str | None = None  # existing
+    subnet_ids: tuple[str, ...] = ()  # existing: one private subnet per availability zone
+    route_table_ids: tuple[str, ...] = ()  # existing: the subnets' route tables (S3 gateway endpoint)
+
+    @property
+    def enabled(self) -> bool:
+        return self.mode != "none"
+
+
+@dataclass(frozen=True)
 class BatchScoringConfig:
     enabled: bool
     instance_type: str
@@ -167,6 +191,7 @@ class EnvironmentConfig:
     serving: ServingConfig
     monitoring: MonitoringConfig
     batch_scoring: BatchScoringConfig
+    network: NetworkConfig = NetworkConfig("none")  # cdk.json always says; constructs built alone may not
 
     @property
     def prefix(self) -> str:
@@ -306,6 +331,15 @@ class _Section:
             raise self._fail(key, "true or false", value)
         return value
 
+    def texts(self, key: str, pattern: re.Pattern[str], expected: str, count: tuple[int, int]) -> tuple[str, ...]:
+        """A list of ``count[0]`` to ``count[1]`` distinct values, each matching ``pattern``."""
+        value = self._get(key)
+        low, high = count
+        ok = isinstance(value, list) and low <= len(value) <= high and len(set(value)) == len(value)
+        if not ok or not all(isinstance(v, str) and pattern.match(v) for v in value):
+            raise self._fail(key, f"a list of {low} to {high} distinct {expected}", value)
+        return tuple(value)
+
     def done(self) -> None:
         """Unknown keys are typos until proven otherwise: fail rather than ignore them."""
         unknown = sorted(set(self._raw) - self._read)
@@ -369,6 +403,24 @@ def _serving(serving: _Section, model_package_arn: str | None) -> tuple[ServingC
     return config, [scaling, rollout, serving]
 
 
+def _network(network: _Section) -> NetworkConfig:
+    mode = network.choice("mode", NETWORK_MODES)
+    if mode == "none":
+        return NetworkConfig(mode)
+    azs = network.texts("availability_zones", _AZ, "availability zones like us-east-1a", (2, 3))
+    if mode == "create":
+        return NetworkConfig(mode, azs, cidr=network.text("cidr", _CIDR, "an IPv4 CIDR block from /16 to /24"))
+    subnets = network.texts("subnet_ids", _SUBNET_ID, "subnet ids like subnet-0123abcd", (len(azs), len(azs)))
+    tables = network.texts("route_table_ids", _ROUTE_TABLE_ID, "route table ids like rtb-0123abcd", (1, len(azs)))
+    return NetworkConfig(
+        mode,
+        azs,
+        vpc_id=network.text("vpc_id", _VPC_ID, "a VPC id like vpc-0123abcd"),
+        subnet_ids=subnets,
+        route_table_ids=tables,
+    )
+
+
 def is_staged_model(base_model: str) -> bool:
     """True for a base model staged in S3 (``pipeline.base_model`` = s3://...), False for a hub id."""
     return base_model.startswith("s3://")
@@ -389,6 +441,7 @@ def _environment(project: str, name: str, env: _Section, model_package_arn: str 
     lake, catalog, store = env.section("data_lake"), env.section("catalog"), env.section("feature_store")
     processing, training, pipeline = env.section("processing"), env.section("training"), env.section("pipeline")
     monitoring, batch = env.section("monitoring"), env.section("batch_scoring")
+    network = env.section("network")
     serving, serving_sections = _serving(env.section("serving"), model_package_arn)
     schedule = "cron(m h dom mon dow year) or rate(N unit)"
     config = EnvironmentConfig(
@@ -433,9 +486,22 @@ def _environment(project: str, name: str, env: _Section, model_package_arn: str 
             retrain_on_drift=monitoring.flag("retrain_on_drift"),
         ),
         batch_scoring=BatchScoringConfig(enabled=batch.flag("enabled"), **_compute(batch)),
+        network=_network(network),
     )
     _check_staged_model(pipeline, config)
-    for section in (lake, catalog, store, processing, training, pipeline, monitoring, batch, *serving_sections, env):
+    for section in (
+        lake,
+        catalog,
+        store,
+        processing,
+        training,
+        pipeline,
+        monitoring,
+        batch,
+        network,
+        *serving_sections,
+        env,
+    ):
         section.done()
     return config
 

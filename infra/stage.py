@@ -9,6 +9,7 @@ from infra.config import EnvironmentConfig
 from infra.constructs.artifact_source import ArtifactSource
 from infra.stacks.analytics_stack import AnalyticsStack
 from infra.stacks.data_stack import DataStack
+from infra.stacks.network_stack import NetworkStack
 from infra.stacks.pipeline_stack import PipelineStack
 from infra.stacks.serving_stack import ServingStack
 
@@ -38,6 +39,22 @@ class MlopsStage(cdk.Stage):
             description=f"{config.prefix}: KMS data lake, Glue catalog and crawler, feature store (stateful)",
             termination_protection=protect,
         )
+        # Staging and prod ship with private networking (network.mode in cdk.json).
+        self.network = (
+            NetworkStack(
+                self,
+                "Network",
+                config=config,
+                data=self.data,
+                artifacts=ArtifactSource.of(source),
+                stack_name=f"{config.prefix}-network",
+                description=f"{config.prefix}: private subnets, VPC endpoints and security groups",
+            )
+            if config.network.enabled
+            else None
+        )
+        job_network = self.network.job_network if self.network else None
+        functions = self.network.network.function_placement if self.network else None
         self.analytics = AnalyticsStack(
             self,
             "Analytics",
@@ -52,6 +69,8 @@ class MlopsStage(cdk.Stage):
             config=config,
             data=self.data,
             source=source,
+            network=job_network,
+            functions=functions,
             stack_name=f"{config.prefix}-pipeline",
             description=f"{config.prefix}: SageMaker training pipeline, its role and triggers",
         )
@@ -64,9 +83,12 @@ class MlopsStage(cdk.Stage):
             artifacts=ArtifactSource.of(source),
             source=source,
             delivery_account=delivery_account,
+            network=job_network,
+            functions=functions,
             stack_name=f"{config.prefix}-serving",
-            description=f"{config.prefix}: real-time endpoint, rollout, autoscaling and Model Monitor",
+            description=f"{config.prefix}: real-time endpoint, rollout, autoscaling and monitoring",
         )
-        for stack in (self.data, self.analytics, self.pipeline, self.serving):
+        stacks = (self.data, self.network, self.analytics, self.pipeline, self.serving)
+        for stack in (s for s in stacks if s is not None):
             cdk.Tags.of(stack).add("project", config.project)
             cdk.Tags.of(stack).add("environment", config.name)

@@ -18,6 +18,7 @@ from constructs import Construct
 
 from infra.config import EnvironmentConfig
 from infra.constructs.pipeline_triggers import MODEL_PACKAGE_STATE_CHANGE
+from infra.constructs.private_network import FunctionPlacement
 from infra.constructs.python_lambda import PythonLambda
 from infra.nag import acknowledge_wildcard
 from infra.removal import removal_policy
@@ -36,6 +37,7 @@ class ApprovalDeployer(Construct):
         topic: sns.ITopic,
         model_role_arn: str | None,
         lake_key_arn: str,
+        placement: FunctionPlacement | None = None,
     ) -> None:
         """``model_role_arn``: the endpoint's model role, passed to the models it creates
         (None until the endpoint exists; the function then only reports). ``lake_key_arn``:
@@ -56,6 +58,7 @@ class ApprovalDeployer(Construct):
                 "SERVED_MODEL_PARAMETER": config.served_model_parameter,
                 "TOPIC_ARN": topic.topic_arn,
             },
+            **(placement.props() if placement else {}),
         )
         role = self.function.role
 

@@ -17,6 +17,7 @@ from infra.constructs.artifact_source import ArtifactSource
 from infra.constructs.batch_scoring_role import BatchScoringRole
 from infra.pipeline.batch_definition import build_batch_pipeline
 from infra.pipeline.images import image_uris_for, repository_of
+from infra.pipeline.network import JobNetwork
 
 INPUT_PREFIX = "batch-scoring"  # default InputDataUri: s3://<input bucket>/batch-scoring/
 
@@ -34,6 +35,7 @@ class BatchScoring(Construct):
         model_package_group_name: str,
         artifacts: ArtifactSource,
         upstream_group_arns: Sequence[str] = (),
+        network: JobNetwork | None = None,
     ) -> None:
         """Scores with versions of this environment's ``model_package_group_name`` or of
         ``upstream_group_arns`` (a promoted environment: the source account's group), whose
@@ -65,6 +67,7 @@ class BatchScoring(Construct):
             # The role may write only here (one folder per execution below it).
             default_output_uri=f"s3://{bucket_names['output']}/{self.pipeline_name}",
             work_bucket=bucket_names["output"],
+            network=network,
         ).definition()
         self.pipeline = sagemaker.CfnPipeline(
             self,

@@ -26,6 +26,7 @@ from infra.constructs.artifact_source import ArtifactSource
 from infra.constructs.drift_monitor_role import DriftMonitorRole, MonitorAccess
 from infra.pipeline.code_bundle import build_code_bundle
 from infra.pipeline.monitor_definition import build_monitor_pipeline, metrics_namespace, monitor_job_prefix
+from infra.pipeline.network import JobNetwork
 from infra.s3_arns import bucket_arn, objects_arn
 
 IMAGE_DIR = Path(__file__).resolve().parents[2] / "containers" / "monitor"
@@ -50,6 +51,7 @@ class DriftMonitor(Construct):
         key_arn: str,
         artifacts: ArtifactSource,
         group_arns: Sequence[str],
+        network: JobNetwork | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         stack = cdk.Stack.of(self)
@@ -92,6 +94,7 @@ class DriftMonitor(Construct):
             reports_uri=reports_uri,
             kms_key_arn=key_arn,
             work_bucket=monitoring_bucket_name,
+            network=network,
         ).definition()
         self.pipeline = sagemaker.CfnPipeline(
             self,

@@ -20,6 +20,7 @@ from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from infra.constructs.ops_key import ops_key
+from infra.constructs.private_network import FunctionPlacement
 from infra.constructs.python_lambda import PythonLambda
 from infra.pipeline.parameters import INPUT_DATA_URI
 
@@ -39,6 +40,7 @@ class PipelineTriggers(Construct):
         model_package_group_name: str,
         schedule: str | None,
         removal_policy: cdk.RemovalPolicy,
+        placement: FunctionPlacement | None = None,
     ) -> None:
         """``removal_policy``: of the start function's log group and the key (the environment's)."""
         super().__init__(scope, construct_id)
@@ -64,6 +66,7 @@ class PipelineTriggers(Construct):
             key=self.key,
             environment={"PIPELINE_NAME": pipeline_name, "INPUT_DATA_PARAMETER": INPUT_DATA_URI},
             removal_policy=removal_policy,
+            **(placement.props() if placement else {}),
         )
         self.starter.role.add_to_policy(
             iam.PolicyStatement(actions=["sagemaker:StartPipelineExecution"], resources=[pipeline_arn])

@@ -7,6 +7,7 @@ from constructs import Construct
 
 from infra.config import ServingConfig
 from infra.instance_storage import volume_kms_key
+from infra.pipeline.network import JobNetwork
 from ml_code.inference import MAX_CHARS_ENV, MAX_TEXTS_ENV
 
 VARIANT = "AllTraffic"
@@ -43,6 +44,7 @@ class SentimentEndpoint(Construct):
         capture_uri: str,
         key_arn: str,
         rollback_alarm_names: list[str],
+        network: JobNetwork | None = None,
     ) -> None:
         # Both only fail at deploy time otherwise: a model without a package or image, and
         # SageMaker's AutoRollbackConfiguration takes 1 to 10 alarms.
@@ -56,6 +58,14 @@ class SentimentEndpoint(Construct):
             self,
             "Model",
             execution_role_arn=role_arn,
+            # The handler needs nothing but its model directory: no network for the container;
+            # in the private subnets where networking is on (the deploy function's clones keep both).
+            enable_network_isolation=True,
+            vpc_config=sagemaker.CfnModel.VpcConfigProperty(
+                security_group_ids=[network.models_security_group], subnets=list(network.subnet_ids)
+            )
+            if network
+            else None,
             containers=[
                 sagemaker.CfnModel.ContainerDefinitionProperty(
                     model_package_name=config.model_package_arn,

@@ -15,6 +15,7 @@ from infra.constructs.pipeline_role import PipelineExecutionRole, PipelineResour
 from infra.pipeline.code_bundle import build_code_bundle
 from infra.pipeline.definition import build_pipeline
 from infra.pipeline.images import analyzer_image_uri, image_uris_for, repository_of
+from infra.pipeline.network import JobNetwork
 
 
 class TrainingPipeline(Construct):
@@ -31,6 +32,7 @@ class TrainingPipeline(Construct):
         key_arn: str,
         feature_group_name: str,
         model_package_group_name: str,
+        network: JobNetwork | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         self.pipeline_name = config.pipeline_name
@@ -76,6 +78,7 @@ class TrainingPipeline(Construct):
             images={"training": images.training, "processing": images.processing, "inference": images.inference},
             feature_group_name=feature_group_name,
             model_package_group=model_package_group_name,
+            network=network,
         )
         self.definition = pipeline.definition()
         self.pipeline = sagemaker.CfnPipeline(

@@ -23,6 +23,7 @@ from sagemaker.workflow.steps import TransformStep
 
 from infra.config import EnvironmentConfig
 from infra.instance_storage import has_instance_storage, volume_kms_key
+from infra.pipeline.network import JobNetwork
 from infra.pipeline.retries import JOB_RETRIES, SERVICE_RETRIES
 from infra.pipeline.sdk_session import offline_pipeline_session
 from ml_code.common.containers import INFERENCE_INSTANCE_TYPES
@@ -77,6 +78,7 @@ def build_batch_pipeline(
     default_output_uri: str,
     work_bucket: str,
     transform_instance_types: tuple[str, ...] = INFERENCE_INSTANCE_TYPES,
+    network: JobNetwork | None = None,
 ) -> Pipeline:
     """The SDK Pipeline; ``transform_instance_types``: what registered packages declare they support."""
     batch = config.batch_scoring
@@ -100,7 +102,12 @@ def build_batch_pipeline(
     # Network isolation: the handler needs nothing but the model directory (its
     # requirements.txt is empty on purpose), so the container gets no outbound network.
     model = _PackageModel(
-        package_arn, name=job_prefix, role=role_arn, enable_network_isolation=True, sagemaker_session=session
+        package_arn,
+        name=job_prefix,
+        role=role_arn,
+        enable_network_isolation=True,
+        vpc_config=network.model_vpc_config() if network else None,
+        sagemaker_session=session,
     )
     with warnings.catch_warnings():
         # ModelStep, the SDK's recommended API, builds a CreateModelStep inside, which warns about itself.

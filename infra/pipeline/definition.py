@@ -12,6 +12,7 @@ from sagemaker.workflow.steps import CacheConfig
 
 from infra.config import EnvironmentConfig
 from infra.pipeline.monitoring_steps import baseline_steps
+from infra.pipeline.network import JobNetwork
 from infra.pipeline.parameters import pipeline_parameters
 from infra.pipeline.sdk_session import offline_pipeline_session
 from infra.pipeline.step_helpers import StepContext
@@ -33,8 +34,10 @@ def build_pipeline(
     feature_group_name: str,
     model_package_group: str,
     inference_instance_types: tuple[str, ...] = INFERENCE_INSTANCE_TYPES,
+    network: JobNetwork | None = None,
 ) -> Pipeline:
-    """The SDK Pipeline object; ``images`` maps training/processing/inference to image URIs."""
+    """The SDK Pipeline object; ``images`` maps training/processing/inference to image URIs;
+    ``network``: the private subnets and security groups (None: networking off)."""
     session = offline_pipeline_session(config.region, work_bucket)
     params = pipeline_parameters(config, default_input_uri)
     ctx = StepContext(
@@ -53,6 +56,7 @@ def build_pipeline(
         use_spot=config.training.use_spot,
         cache=CacheConfig(enable_caching=config.pipeline.step_caching, expire_after="P30D"),
         monitoring_engine=config.monitoring.engine,
+        network=network,
     )
     preprocess = preprocess_step(ctx, params)
     train = train_step(ctx, params, preprocess)

@@ -26,6 +26,7 @@ from sagemaker.workflow.pipeline_definition_config import PipelineDefinitionConf
 from sagemaker.workflow.steps import ProcessingStep
 
 from infra.config import EnvironmentConfig
+from infra.pipeline.network import JobNetwork, processing_network
 from infra.pipeline.retries import JOB_RETRIES
 from infra.pipeline.sdk_session import offline_pipeline_session
 from infra.pipeline.step_helpers import PROCESSING_ROOT, code_input, script_entrypoint
@@ -84,6 +85,7 @@ def build_monitor_pipeline(
     reports_uri: str,
     kms_key_arn: str,
     work_bucket: str,
+    network: JobNetwork | None = None,
 ) -> Pipeline:
     """``capture_uri``: the endpoint's capture prefix (s3://.../datacapture/<endpoint>);
     ``reports_uri``: where the dated report folders go; ``image_uri``: containers/monitor."""
@@ -100,6 +102,8 @@ def build_monitor_pipeline(
         base_job_name=monitor_job_prefix(config),
         env={"AWS_DEFAULT_REGION": config.region},
         max_runtime_in_seconds=3600,
+        # Not isolated: it calls SSM, SageMaker, S3 and CloudWatch (through the VPC endpoints).
+        network_config=processing_network(network, isolated=False),
         sagemaker_session=session,
     )
     args = processor.run(

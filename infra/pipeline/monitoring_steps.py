@@ -55,7 +55,7 @@ def baseline_features_step(
     ctx: StepContext, params: PipelineParameters, preprocess: ProcessingStep, train: TrainingStep
 ) -> ProcessingStep:
     # One instance: the sample is bounded (--max-records), and N instances would write N copies.
-    processor = script_processor(ctx, params, "baseline.py", "baseline", instance_count=1)
+    processor = script_processor(ctx, params, "baseline.py", "baseline", instance_count=1, isolated=True)
     split_outputs = preprocess.properties.ProcessingOutputConfig.Outputs
     args = processor.run(
         inputs=[

@@ -20,6 +20,7 @@ from sagemaker.workflow.functions import Join
 from sagemaker.workflow.steps import CacheConfig, TrainingStep
 
 from infra.config import is_staged_model
+from infra.pipeline.network import JobNetwork, processing_network
 
 if TYPE_CHECKING:
     from sagemaker.workflow.pipeline_context import PipelineSession
@@ -48,6 +49,7 @@ class StepContext:
     use_spot: bool
     cache: CacheConfig
     monitoring_engine: str  # "evidently" or "model_monitor" (adds Model Monitor's baseline step)
+    network: JobNetwork | None = None  # None: AWS's shared network (network.mode "none")
 
 
 def script_entrypoint(script: str) -> list[str | PipelineVariable]:
@@ -60,10 +62,17 @@ def script_entrypoint(script: str) -> list[str | PipelineVariable]:
 
 
 def script_processor(
-    ctx: StepContext, params, script: str, base_job_name: str, instance_count: int | None = None
+    ctx: StepContext,
+    params,
+    script: str,
+    base_job_name: str,
+    instance_count: int | None = None,
+    *,
+    isolated: bool = False,
 ) -> Processor:
     """A processing job in the processing image running ``ml_code/<script>``; ``params``: the
-    training pipeline's PipelineParameters (instance type and count)."""
+    training pipeline's PipelineParameters (instance type and count); ``isolated``: the script
+    calls no AWS API, so the job gets no network (processing_network)."""
     return Processor(
         role=ctx.role_arn,
         image_uri=ctx.processing_image,
@@ -73,6 +82,7 @@ def script_processor(
         volume_kms_key=ctx.kms_key_arn,
         output_kms_key=ctx.kms_key_arn,
         base_job_name=base_job_name,
+        network_config=processing_network(ctx.network, isolated=isolated),
         sagemaker_session=ctx.session,
     )
 

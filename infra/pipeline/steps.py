@@ -109,6 +109,10 @@ def train_step(ctx: StepContext, params: PipelineParameters, preprocess: Process
         volume_kms_key=ctx.kms_key_arn,
         output_kms_key=ctx.kms_key_arn,
         encrypt_inter_container_traffic=True,
+        # In the private subnets where networking is on (the jobs' group lets instances talk
+        # to each other for multi-node DDP); not isolated: the toolkit fetches the code archive.
+        subnets=list(ctx.network.subnet_ids) if ctx.network else None,
+        security_group_ids=[ctx.network.jobs_security_group] if ctx.network else None,
         max_run=24 * 3600,
         sagemaker_session=ctx.session,
         # The estimator's defaults when off: no Spot, no max_wait.
@@ -130,7 +134,7 @@ def evaluate_step(
     ctx: StepContext, params: PipelineParameters, preprocess: ProcessingStep, train: TrainingStep
 ) -> tuple[ProcessingStep, PropertyFile]:
     """Scores the trained model on the test split; evaluation.json feeds the gate and the registry."""
-    processor = script_processor(ctx, params, "evaluate.py", "evaluate")
+    processor = script_processor(ctx, params, "evaluate.py", "evaluate", isolated=True)
     report = PropertyFile(name="EvaluationReport", output_name="evaluation", path=EVALUATION_FILE)
     args = processor.run(
         inputs=[

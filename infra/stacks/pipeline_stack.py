@@ -10,7 +10,9 @@ from infra.config import EnvironmentConfig
 from infra.constructs.artifact_source import ArtifactSource
 from infra.constructs.batch_scoring import BatchScoring
 from infra.constructs.pipeline_triggers import PipelineTriggers
+from infra.constructs.private_network import FunctionPlacement
 from infra.constructs.training_pipeline import TrainingPipeline
+from infra.pipeline.network import JobNetwork
 from infra.removal import removal_policy
 from infra.stacks.data_stack import DataStack
 
@@ -24,9 +26,12 @@ class PipelineStack(cdk.Stack):
         config: EnvironmentConfig,
         data: DataStack,
         source: EnvironmentConfig,
+        network: JobNetwork | None = None,
+        functions: FunctionPlacement | None = None,
         **kwargs,
     ) -> None:
-        """``source``: the environment whose registry and artifacts served packages come from."""
+        """``source``: the environment whose registry and artifacts served packages come from;
+        ``network``: the private subnets and groups jobs run in (None: networking off)."""
         super().__init__(scope, construct_id, **kwargs)
         lake = data.lake
         buckets = {name: data.exported_bucket_arn(name) for name in ("raw", "features", "models")}
@@ -43,6 +48,7 @@ class PipelineStack(cdk.Stack):
             key_arn=lake.key.key_arn,
             feature_group_name=data.features.feature_group_name,
             model_package_group_name=data.registry.group_name,
+            network=network,
         )
         self.triggers = PipelineTriggers(
             self,
@@ -53,6 +59,7 @@ class PipelineStack(cdk.Stack):
             model_package_group_name=data.registry.group_name,
             schedule=config.pipeline.retrain_schedule,
             removal_policy=removal_policy(config),
+            placement=functions,
         )
         if config.batch_scoring.enabled:
             # Texts to score and predictions both in the features bucket: a dataset marker in
@@ -80,4 +87,5 @@ class PipelineStack(cdk.Stack):
                 model_package_group_name=data.registry.group_name,
                 artifacts=ArtifactSource.of(source),
                 upstream_group_arns=upstream,
+                network=network,
             )

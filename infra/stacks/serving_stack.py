@@ -28,9 +28,11 @@ from infra.constructs.model_role import ModelExecutionRole
 from infra.constructs.monitor_role import MonitorRole
 from infra.constructs.ops_key import ops_key
 from infra.constructs.package_baseline import PackageBaseline
+from infra.constructs.private_network import FunctionPlacement
 from infra.constructs.sentiment_endpoint import VARIANT, SentimentEndpoint
 from infra.pipeline.images import analyzer_image_uri, image_uris_for, repository_of
 from infra.pipeline.monitor_definition import metrics_namespace
+from infra.pipeline.network import JobNetwork
 from infra.removal import removal_policy
 from infra.s3_arns import objects_arn
 from infra.stacks.data_stack import DataStack
@@ -58,12 +60,15 @@ class ServingStack(cdk.Stack):
         artifacts: ArtifactSource,
         source: EnvironmentConfig,
         delivery_account: str,
+        network: JobNetwork | None = None,
+        functions: FunctionPlacement | None = None,
         **kwargs,
     ) -> None:
         """``artifacts``: where the served packages' model.tar.gz and baselines live (dev's
         models bucket: every environment serves packages dev's pipeline registered);
         ``source``: that environment; ``delivery_account``: where the delivery pipeline runs."""
         super().__init__(scope, construct_id, **kwargs)
+        self.network = network
         serving = config.serving
         self.key = ops_key(
             self,
@@ -90,6 +95,7 @@ class ServingStack(cdk.Stack):
                 topic=self.alerts,
                 model_role_arn=self.model_role.role_arn if self.endpoint else None,
                 lake_key_arn=data.lake.key.key_arn,
+                placement=functions,
             )
 
     def _endpoint(self, config, data, pipeline, artifacts, source) -> None:
@@ -122,6 +128,7 @@ class ServingStack(cdk.Stack):
             capture_uri=f"s3://{lake.monitoring.bucket_name}/{CAPTURE_PREFIX}",
             key_arn=lake.key.key_arn,
             rollback_alarm_names=alarms.rollback_alarm_names,
+            network=self.network,
         )
         # The role's policy must exist before SageMaker validates the model with it.
         endpoint.model.node.add_dependency(self.model_role.node.find_child("DefaultPolicy"))
@@ -180,6 +187,7 @@ class ServingStack(cdk.Stack):
                     resource_name=source.model_package_group_name,
                 )
             ],
+            network=self.network,
         )
         namespace = metrics_namespace(config)
         # One datapoint per run; CloudWatch alarm periods stop at a day.

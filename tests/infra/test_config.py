@@ -95,6 +95,13 @@ def test_real_cdk_json_parses_into_three_frozen_environments(mlops):
             -0.1,
             "dev.pipeline.max_facet_accuracy_gap: expected a number from 0 to 1",
         ),
+        (("prod", "network", "mode"), "private", "prod.network.mode: expected one of none, create, existing"),
+        (("prod", "network", "cidr"), "10.0.0.0/8", "prod.network.cidr: expected an IPv4 CIDR block from /16 to /24"),
+        (
+            ("staging", "network", "availability_zones"),
+            ["us-east-1a"],
+            "staging.network.availability_zones: expected a list of 2 to 3",
+        ),
         (("staging", "batch_scoring", "enabled"), "no", "staging.batch_scoring.enabled: expected true or false"),
         (
             ("dev", "pipeline", "base_model"),
@@ -202,3 +209,17 @@ def test_shipped_config_monitors_with_evidently_everywhere(mlops):
     configs = load_config(mlops)
     assert {c.monitoring.engine for c in configs.values()} == {"evidently"}
     assert all(c.pipeline.max_facet_accuracy_gap == 1.0 for c in configs.values())  # bias gate off by default
+
+
+def test_existing_network_needs_one_subnet_per_zone(mlops):
+    mlops["environments"]["dev"]["network"] = {
+        "mode": "existing", "vpc_id": "vpc-0123456789abcdef0", "availability_zones": ["us-east-1a", "us-east-1b"],
+        "subnet_ids": ["subnet-0aaaaaaaaaaaaaaa1"], "route_table_ids": ["rtb-0ccccccccccccccc3"],
+    }  # fmt: skip
+    with pytest.raises(ConfigError, match=re.escape("dev.network.subnet_ids: expected a list of 2 to 2")):
+        load_config(mlops)
+
+
+def test_shipped_config_puts_staging_and_prod_in_private_networking(mlops):
+    configs = load_config(mlops)
+    assert [c.network.mode for c in configs.values()] == ["none", "create", "create"]

@@ -27,7 +27,8 @@ def test_two_synths_produce_identical_templates(cdk_context, synthesized, tmp_pa
     _, first_dir = synthesized
     first = _read(first_dir)
     second = _templates(served_context(cdk_context), tmp_path)
-    assert first.keys() == second.keys() and len(first) == 13  # 4 stacks x 3 environments + delivery
+    # 4 stacks x 3 environments, the network stacks of staging and prod, and the delivery stack
+    assert first.keys() == second.keys() and len(first) == 15
     assert first == second
     pipeline = json.loads(next(v for k, v in first.items() if k.startswith("devPipeline")))
     (resource,) = [

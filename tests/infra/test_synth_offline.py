@@ -80,8 +80,9 @@ def test_cli_synth_writes_every_environment_without_credentials(tmp_path):
         }
         assert stacks == {
             f"roberta-sentiment-{env}-{kind}": f"aws://{account}/us-east-1"
-            for kind in ("data", "analytics", "pipeline", "serving")
+            for kind in ("data", "analytics", "pipeline", "serving", *(("network",) if env != "dev" else ()))
         }
+        assert not nested.get("missing")  # no context lookup: nothing asks AWS at synth
         serving = next((work / "cdk.out" / f"assembly-{env}").glob(f"{env}Serving*.template.json"))
         resources = json.loads(serving.read_text())["Resources"].values()
         models = [r["Properties"] for r in resources if r["Type"] == "AWS::SageMaker::Model"]
