@@ -58,9 +58,9 @@ class SentimentEndpoint(Construct):
             self,
             "Model",
             execution_role_arn=role_arn,
-            # The handler needs nothing but its model directory: no network for the container;
-            # in the private subnets where networking is on (the deploy function's clones keep both).
-            enable_network_isolation=True,
+            # Where networking is on: in the private subnets, and isolated, since the handler needs
+            # nothing but its model directory (the deploy function's clones keep both settings).
+            enable_network_isolation=True if network else None,
             vpc_config=sagemaker.CfnModel.VpcConfigProperty(
                 security_group_ids=[network.models_security_group], subnets=list(network.subnet_ids)
             )

@@ -21,12 +21,15 @@ class JobNetwork:
         return {"Subnets": list(self.subnet_ids), "SecurityGroupIds": [self.models_security_group]}
 
 
-def processing_network(network: JobNetwork | None, *, isolated: bool) -> NetworkConfig:
-    """``isolated``: the job needs no AWS call (SageMaker stages its inputs and outputs), so it
-    gets no network at all; traffic between instances is encrypted either way."""
+def processing_network(network: JobNetwork | None, *, isolated: bool) -> NetworkConfig | None:
+    """In the private subnets; ``isolated``: the job needs no AWS call (SageMaker stages its
+    inputs and outputs), so it gets no network at all. Traffic between instances is encrypted.
+    None with networking off: the job is defined exactly as before networking existed."""
+    if network is None:
+        return None
     return NetworkConfig(
         enable_network_isolation=isolated,
         encrypt_inter_container_traffic=True,
-        subnets=list(network.subnet_ids) if network else None,
-        security_group_ids=[network.jobs_security_group] if network else None,
+        subnets=list(network.subnet_ids),
+        security_group_ids=[network.jobs_security_group],
     )

@@ -109,11 +109,11 @@ def test_endpoint_model_and_monitoring_job_run_in_the_private_subnets(stages, en
 def test_networking_off_leaves_dev_without_vpc(stages, templates):
     assert stages["dev"].network is None
     definition = json.loads(stages["dev"].pipeline.training.definition)
-    assert "VpcConfig" not in json.dumps(definition)
+    assert "VpcConfig" not in json.dumps(definition) and "NetworkConfig" not in json.dumps(definition)
     assert not templates["dev", "serving"].find_resources("AWS::EC2::VPC")
     template = templates["dev", "serving"]
     model = next(iter(template.find_resources("AWS::SageMaker::Model").values()))["Properties"]
-    assert "VpcConfig" not in model and model["EnableNetworkIsolation"] is True
+    assert "VpcConfig" not in model and "EnableNetworkIsolation" not in model
 
 
 def test_an_existing_vpc_synthesizes_offline_from_its_ids(cdk_context, tmp_path):
@@ -145,3 +145,23 @@ def test_networking_needs_no_context_lookup_at_synth(synthesized):
     for env in ("dev", "staging", "prod"):
         manifest = json.loads((assembly / f"assembly-{env}" / "manifest.json").read_text())
         assert not manifest.get("missing"), (env, manifest.get("missing"))
+
+
+def test_no_job_installs_packages_at_run_time(stages):
+    # The training toolkit pip-installs a requirements.txt at the code root; the processing
+    # entrypoints only unpack and run; the model's code/requirements.txt is empty on purpose.
+    from infra.pipeline.code_bundle import build_code_bundle
+    from ml_code.common import containers  # noqa: F401  (the images that already hold every import)
+
+    for env in ("dev", "staging", "prod"):
+        for definition in (stages[env].pipeline.training.definition, stages[env].serving.monitor.definition):
+            assert "pip install" not in definition and "pip3 install" not in definition
+    import tarfile
+    import tempfile
+    from pathlib import Path
+
+    with tempfile.TemporaryDirectory() as scratch, tarfile.open(build_code_bundle(Path(scratch))) as bundle:
+        names = bundle.getnames()
+    assert "requirements.txt" not in names
+    requirements = Path(__file__).resolve().parents[2] / "ml_code" / "requirements.txt"
+    assert not [line for line in requirements.read_text().splitlines() if line.strip() and not line.startswith("#")]
