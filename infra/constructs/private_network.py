@@ -46,7 +46,8 @@ class PrivateNetwork(Construct):
     """``vpc``, ``subnets`` (a selection of its private subnets) and one security group per
     kind of workload: ``jobs`` (processing and training), ``models`` (endpoint and transform
     models) and ``functions`` (Lambda); ``bucket_names``: the S3 buckets the S3 endpoint's
-    policy admits (besides CDK's asset buckets and ECR's layer bucket)."""
+    policy admits (besides CDK's asset buckets and ECR's layer bucket); ``parameter_path``: the
+    SSM parameters the SSM endpoint admits (/<project>/<env>/)."""
 
     def __init__(
         self,
@@ -57,6 +58,7 @@ class PrivateNetwork(Construct):
         prefix: str,
         key: kms.IKey,
         bucket_names: list[str],
+        parameter_path: str,
         removal_policy: cdk.RemovalPolicy,
     ) -> None:
         super().__init__(scope, construct_id)
@@ -87,6 +89,9 @@ class PrivateNetwork(Construct):
                 restrict_default_security_group=False,  # would add a custom resource; the default group is unused
             )
             # The zones come from config on purpose: looking them up would need AWS at synth.
+            acknowledge(
+                self.vpc, "CloudFormation-Validate::W3010", "The zones are configured: a lookup would need AWS at synth"
+            )
             for subnet in self.vpc.isolated_subnets:
                 cfn_subnet = subnet.node.default_child
                 assert isinstance(cfn_subnet, ec2.CfnSubnet)
@@ -121,7 +126,15 @@ class PrivateNetwork(Construct):
         # Multi-node training: every port between instances of one job (SageMaker encrypts it).
         self.jobs.add_ingress_rule(self.jobs, ec2.Port.all_traffic(), "between instances of one job (DDP)")
         self.jobs.add_egress_rule(self.jobs, ec2.Port.all_traffic(), "between instances of one job (DDP)")
-        add_endpoints(self, vpc=self.vpc, subnets=self.subnets, group=self.endpoints, bucket_names=bucket_names)
+        add_endpoints(
+            self,
+            vpc=self.vpc,
+            subnets=self.subnets,
+            group=self.endpoints,
+            bucket_names=bucket_names,
+            prefix=prefix,
+            parameter_path=parameter_path,
+        )
         self.function_placement = FunctionPlacement(self.vpc, self.subnets, self.functions)
 
     def _s3_prefix_list(self, region: str, key: kms.IKey, removal_policy: cdk.RemovalPolicy) -> str:

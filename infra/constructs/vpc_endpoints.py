@@ -39,9 +39,14 @@ def add_endpoints(
     subnets: ec2.SubnetSelection,
     group: ec2.ISecurityGroup,
     bucket_names: list[str],
+    prefix: str,
+    parameter_path: str,
 ) -> None:
     """The S3 gateway endpoint (policy: ``bucket_names``, CDK's asset buckets, ECR's layer
-    bucket) and one interface endpoint per service, private DNS on, in ``group``."""
+    bucket) and one interface endpoint per service, private DNS on, in ``group``. Where the
+    project's use is narrow, the endpoint's policy says so: SSM only for the parameters under
+    ``parameter_path`` (/<project>/<env>/), the SageMaker runtime only for endpoints named
+    ``prefix``-*. The other services' calls are too varied (and already scoped by IAM)."""
     stack = cdk.Stack.of(scope)
     gateway = ec2.GatewayVpcEndpoint(
         scope, "S3", vpc=vpc, service=ec2.GatewayVpcEndpointAwsService.S3, subnets=[subnets]
@@ -69,8 +74,22 @@ def add_endpoints(
             ],
         )
     )
+    scoped = {
+        "Ssm": iam.PolicyStatement(
+            principals=[iam.AnyPrincipal()],
+            actions=["ssm:GetParameter", "ssm:GetParameters", "ssm:PutParameter"],
+            resources=[
+                stack.format_arn(service="ssm", resource="parameter", resource_name=f"{parameter_path.strip('/')}/*")
+            ],
+        ),
+        "SageMakerRuntime": iam.PolicyStatement(
+            principals=[iam.AnyPrincipal()],
+            actions=["sagemaker:InvokeEndpoint", "sagemaker:InvokeEndpointWithResponseStream"],
+            resources=[stack.format_arn(service="sagemaker", resource="endpoint", resource_name=f"{prefix}-*")],
+        ),
+    }
     for name, service in INTERFACE_ENDPOINTS.items():
-        ec2.InterfaceVpcEndpoint(
+        endpoint = ec2.InterfaceVpcEndpoint(
             scope,
             name,
             vpc=vpc,
@@ -80,3 +99,5 @@ def add_endpoints(
             private_dns_enabled=True,
             open=False,  # no ingress from the whole VPC: only the workloads' groups (PrivateNetwork)
         )
+        if name in scoped:
+            endpoint.add_to_policy(scoped[name])

@@ -49,6 +49,7 @@ class NetworkStack(cdk.Stack):
                 lake.monitoring.bucket_name,
                 artifacts.bucket_name,
             ],
+            parameter_path=f"/{config.project}/{config.name}/",
             removal_policy=removal_policy(config),
         )
 
