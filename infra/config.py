@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, TypedDict
 
 from ml_code.common.containers import INFERENCE_INSTANCE_TYPES
@@ -249,6 +249,9 @@ class DeliveryConfig:
     repository: str  # owner/name for a connection, the repository name for CodeCommit
     branch: str
     connection_arn: str | None  # CodeConnections (formerly CodeStar Connections) only
+    # Where the post-deploy check steps (they call the endpoints) run: "none", or "existing":
+    # private subnets of the delivery account's VPC that reach pip/npm and AWS (NAT or proxy).
+    network: NetworkConfig = NetworkConfig("none")
 
     @property
     def pipeline_name(self) -> str:
@@ -550,6 +553,11 @@ def load_delivery_config(context: Any, path: str = "context.mlops") -> DeliveryC
             else None
         ),
     )
+    network = delivery.section("network")
+    if network.choice("mode", ("none", "existing")) != "none":
+        # The build steps install from PyPI and npm: a created isolated VPC would cut them off.
+        config = replace(config, network=_network(network))
+    network.done()
     if kind == "codeconnections" and "/" not in config.repository:
         raise ConfigError(
             f"{path}.delivery.source.repository: expected owner/name for a connection, got {config.repository!r}"

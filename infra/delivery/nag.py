@@ -45,6 +45,12 @@ KNOWN_WILDCARDS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
             r"^Resource::arn:<AWS::Partition>:codebuild:[a-z0-9-]+:\d{12}:report-group/\*$",
             "Asset publishing projects are generated per asset by CDK Pipelines",
         ),
+        # Check steps in the delivery account's VPC (delivery.network): CodeBuild creates its
+        # network interfaces with generated ids, limited by CDK to the configured subnets.
+        (
+            r"^Resource::arn:<AWS::Partition>:ec2:<AWS::Region>:<AWS::AccountId>:network-interface/\*$",
+            "CodeBuild's network interfaces in the check steps' subnets get generated ids",
+        ),
         # Self-mutation and asset publishing assume the CDK bootstrap roles of each target
         # account, limited by the aws-cdk:bootstrap-role tag condition CDK adds.
         (r"^Resource::arn:\*:iam::\d{12}:role/\*$", "Only roles tagged aws-cdk:bootstrap-role (condition)"),

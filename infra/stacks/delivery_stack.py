@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 
 import aws_cdk as cdk
 from aws_cdk import aws_codebuild as codebuild
 from aws_cdk import aws_codecommit as codecommit
 from aws_cdk import aws_codepipeline as codepipeline
+from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
@@ -56,6 +57,7 @@ class DeliveryStack(cdk.Stack):
         **kwargs,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
+        self.check_placement = self._check_placement(config)
         self.source = self._source(config)
         source_env = stages[0][1]
         lookup_role = "" if source_env.account == self.account else f" --assume-role-arn {_role_arn(source_env)}"
@@ -186,4 +188,30 @@ class DeliveryStack(cdk.Stack):
             additional_inputs={"cdk.out": self.pipeline.cloud_assembly_file_set},
             commands=commands,
             role_policy_statements=[iam.PolicyStatement(actions=["sts:AssumeRole"], resources=[_role_arn(env)])],
+            **self.check_placement,
         )
+
+    def _check_placement(self, config: DeliveryConfig) -> dict[str, Any]:
+        """CodeBuildStep's VPC props for the check steps: the delivery account's own private
+        subnets (``delivery.network``, an existing VPC by ids: no lookup), or none."""
+        network = config.network
+        if not network.enabled:
+            return {}
+        assert network.vpc_id is not None
+        vpc = ec2.Vpc.from_vpc_attributes(
+            self,
+            "ChecksVpc",
+            vpc_id=network.vpc_id,
+            availability_zones=list(network.availability_zones),
+            private_subnet_ids=list(network.subnet_ids),
+        )
+        group = ec2.SecurityGroup(
+            self, "ChecksGroup", vpc=vpc, description="Delivery checks: HTTPS out only", allow_all_outbound=False
+        )
+        # pip (PyPI) and the AWS APIs, through the VPC's NAT, proxy or endpoints; no ingress.
+        group.add_egress_rule(ec2.Peer.any_ipv4(), ec2.Port.tcp(443), "HTTPS: PyPI and AWS APIs")
+        return {
+            "vpc": vpc,
+            "subnet_selection": ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS),
+            "security_groups": [group],
+        }

@@ -198,3 +198,57 @@ def test_join_to_sub_keeps_meaning():
     nested = {"Fn::Join": ["", ["a", {"Fn::Select": [0, ["b"]]}]]}
     assert join_to_sub(nested) is nested and join_to_sub("plain") == "plain"
     assert join_to_sub({"Fn::Join": [",", ["a", "b"]]}) == {"Fn::Join": [",", ["a", "b"]]}
+
+
+def _verify_projects(template: Template) -> dict[str, dict]:
+    projects = template.find_resources("AWS::CodeBuild::Project")
+    return {logical_id: p["Properties"] for logical_id, p in projects.items() if "Verify" in logical_id}
+
+
+def test_check_steps_run_outside_any_vpc_by_default(delivery):
+    projects = _verify_projects(delivery)
+    assert len(projects) == 2 and all("VpcConfig" not in p for p in projects.values())
+
+
+def test_check_steps_run_in_the_delivery_accounts_private_subnets_when_configured(cdk_context, tmp_path):
+    context = copy.deepcopy(cdk_context)
+    context["mlops"]["delivery"]["network"] = {
+        "mode": "existing",
+        "vpc_id": "vpc-0fedcba9876543210",
+        "availability_zones": ["us-east-1a", "us-east-1b"],
+        "subnet_ids": ["subnet-0aaaaaaaaaaaaaaa1", "subnet-0bbbbbbbbbbbbbbb2"],
+        "route_table_ids": ["rtb-0ccccccccccccccc3"],
+    }
+    app = cdk.App(context=context, outdir=str(tmp_path))
+    build_app(app)
+    template = Template.from_stack(app.node.find_child(DELIVERY_STACK_ID))
+    projects = _verify_projects(template)
+    assert len(projects) == 2
+    for project in projects.values():
+        vpc = project["VpcConfig"]
+        assert vpc["VpcId"] == "vpc-0fedcba9876543210"
+        assert vpc["Subnets"] == ["subnet-0aaaaaaaaaaaaaaa1", "subnet-0bbbbbbbbbbbbbbb2"]
+    (group,) = template.find_resources("AWS::EC2::SecurityGroup").values()
+    assert group["Properties"]["SecurityGroupEgress"] == [
+        {
+            "CidrIp": "0.0.0.0/0",
+            "Description": "HTTPS: PyPI and AWS APIs",
+            "FromPort": 443,
+            "IpProtocol": "tcp",
+            "ToPort": 443,
+        }
+    ]
+    assert "SecurityGroupIngress" not in group["Properties"]
+    synth = [p for logical_id, p in template.find_resources("AWS::CodeBuild::Project").items() if "Synth" in logical_id]
+    assert synth and all("VpcConfig" not in p["Properties"] for p in synth)
+
+
+def test_a_created_delivery_network_is_refused_naming_the_key(cdk_context):
+    from infra.config import ConfigError, load_delivery_config
+
+    context = copy.deepcopy(cdk_context)
+    context["mlops"]["delivery"]["network"] = {"mode": "create"}
+    with pytest.raises(
+        ConfigError, match=re.escape("context.mlops.delivery.network.mode: expected one of none, existing")
+    ):
+        load_delivery_config(context["mlops"])
