@@ -84,3 +84,87 @@ def endpoint_config_request(
     if tags:
         request["Tags"] = tags
     return request
+
+
+# A challenger beside the champion: shadow (it gets a copy of a share of the requests and answers
+# nobody) or A/B (it answers that share). The champion keeps CloudFormation's variant name.
+CHALLENGER = "Challenger"
+SHADOW, AB = "shadow", "ab"
+
+
+def champion_variant(config: dict[str, Any]) -> dict[str, Any]:
+    """The one production variant that is not the challenger."""
+    production: list[dict[str, Any]] = config.get("ProductionVariants") or []
+    variants = [v for v in production if v.get("VariantName") != CHALLENGER]
+    if len(variants) != 1:
+        raise UnsupportedEndpoint(
+            f"endpoint config {config.get('EndpointConfigName')} has {len(variants)} production variants "
+            f"besides {CHALLENGER}, expected 1"
+        )
+    return variants[0]
+
+
+def challenger_variant(config: dict[str, Any]) -> tuple[dict[str, Any], str] | None:
+    """(the challenger's variant, shadow or ab), or None when no test runs."""
+    for key, mode in (("ShadowProductionVariants", SHADOW), ("ProductionVariants", AB)):
+        variants: list[dict[str, Any]] = config.get(key) or []
+        for variant in variants:
+            if variant.get("VariantName") == CHALLENGER:
+                return variant, mode
+    return None
+
+
+def challenger_weights(champion_weight: float, mode: str, percent: int) -> tuple[float, float]:
+    """(champion's weight, challenger's weight) for ``percent`` % of the requests.
+
+    Shadow: SageMaker copies to the shadow variant the share of requests given by the ratio of
+    its weight to the production variant's, whose own weight is left as it is. A/B: the two
+    production variants split the requests by their weights.
+    """
+    if mode == SHADOW:
+        return champion_weight, round(champion_weight * percent / 100, 6)
+    return round((100 - percent) / 100, 6), round(percent / 100, 6)
+
+
+def _other_settings(config: dict[str, Any]) -> dict[str, Any]:
+    # Data capture, keys, network... as they are; the variants are stated by the caller.
+    return _copy(config, tuple(key for key in CONFIG_SETTINGS if key != "ShadowProductionVariants"))
+
+
+def challenger_config_request(
+    config: dict[str, Any], name: str, model_name: str, mode: str, percent: int, tags: list[dict[str, str]]
+) -> dict[str, Any]:
+    """The champion's variant unchanged (A/B: its weight lowered) plus a ``Challenger`` variant
+    serving ``model_name`` on the same instances; a challenger already there is replaced."""
+    champion = champion_variant(config)
+    champion_weight, challenger_weight = challenger_weights(
+        float(champion.get("InitialVariantWeight", 1.0)), mode, percent
+    )
+    challenger = {
+        **champion,
+        "VariantName": CHALLENGER,
+        "ModelName": model_name,
+        "InitialVariantWeight": challenger_weight,
+    }
+    request: dict[str, Any] = {"EndpointConfigName": name}
+    if mode == SHADOW:
+        request["ProductionVariants"] = [champion]
+        request["ShadowProductionVariants"] = [challenger]
+    else:
+        request["ProductionVariants"] = [{**champion, "InitialVariantWeight": champion_weight}, challenger]
+    request.update(_other_settings(config))
+    if tags:
+        request["Tags"] = tags
+    return request
+
+
+def winner_config_request(
+    config: dict[str, Any], name: str, winner: dict[str, Any], tags: list[dict[str, str]]
+) -> dict[str, Any]:
+    """The end of a test: ``winner``'s variant alone, under the champion's variant name (a
+    blue/green update keeps variant names) with all the traffic, the challenger gone."""
+    variant = {**winner, "VariantName": champion_variant(config)["VariantName"], "InitialVariantWeight": 1.0}
+    request = {"EndpointConfigName": name, "ProductionVariants": [variant], **_other_settings(config)}
+    if tags:
+        request["Tags"] = tags
+    return request

@@ -4,6 +4,11 @@ The endpoint is CloudFormation's; this only clones its current model and config 
 new package and calls UpdateEndpoint with RetainDeploymentConfig, so SageMaker's traffic
 shifting and alarm-based auto rollback (from the stack's DeploymentConfig) apply. Whether
 the rollout really ended on the new config is checked in phase 2 (verify.py).
+
+With CHALLENGER_MODE shadow or ab the package does not replace the champion: it joins as
+the ``Challenger`` variant (a clone of the champion's model with the new package, on the
+same instances) on CHALLENGER_TRAFFIC_PERCENT % of the requests, replacing any challenger
+already there; the champion's variant, data capture and the rest of the config are kept.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ logger = Logger(service="deploy-model", child=True)
 # The context key that makes the serving stack create the endpoint for a package; approval
 # deploys to dev only (deploy_on_approval in cdk.json), so the key names dev.
 CONTEXT_KEY = "mlops.model_package_arn.dev"
+CHALLENGER_CONTEXT_KEY = "mlops.challenger_package_arn.dev"
 # An update started now would be refused (or fight the one in progress): wait and retry.
 BUSY = frozenset({"Creating", "Updating", "SystemUpdating", "RollingBack", "Deleting"})
 
@@ -66,7 +72,7 @@ def registered_package(sagemaker: AwsClient, arn: str) -> dict[str, Any] | None:
         raise
 
 
-def _create_or_reuse(create: Callable[..., object], request: dict[str, Any], kind: str, name: str) -> None:
+def create_or_reuse(create: Callable[..., object], request: dict[str, Any], kind: str, name: str) -> None:
     try:
         create(**request)
     except ClientError as error:
@@ -77,7 +83,7 @@ def _create_or_reuse(create: Callable[..., object], request: dict[str, Any], kin
         raise
 
 
-def _tags(sagemaker: AwsClient, arn: str) -> list[dict[str, str]]:
+def tags_of(sagemaker: AwsClient, arn: str) -> list[dict[str, str]]:
     tags: list[dict[str, str]] = []
     token: str | None = None
     while True:
@@ -108,10 +114,19 @@ def on_approval(change: ApprovalChange, settings: Settings, clients: Clients, ev
     endpoint = describe_endpoint(clients.sagemaker, settings.endpoint_name)
     if endpoint is None:
         return _no_endpoint(settings, clients, arn)
-    name = deployment_name(settings.endpoint_name, package["ModelPackageVersion"], arn)
+    version = package["ModelPackageVersion"]
+    challenging = settings.challenger_mode != "off"
+    if challenging:
+        # The config also depends on the champion's config it is cloned from (the one the endpoint
+        # runs until the update is over, so a retry computes the same name) and on the split.
+        kind = f"{settings.challenger_mode}{settings.challenger_traffic_percent}"
+        name = deployment_name(settings.endpoint_name, version, arn, kind, basis=endpoint["EndpointConfigName"])
+    else:
+        name = deployment_name(settings.endpoint_name, version, arn)
+    purpose = pending_store.CHALLENGER if challenging else pending_store.DEPLOY
     status = endpoint["EndpointStatus"]
     if status in BUSY:
-        return _while_busy(settings, clients, endpoint, arn, name, event_id)
+        return _while_busy(settings, clients, endpoint, arn, name, event_id, purpose)
     if status != "InService":
         # Failed or OutOfService: UpdateEndpoint cannot fix it, and retrying will not either.
         publish(
@@ -120,9 +135,14 @@ def on_approval(change: ApprovalChange, settings: Settings, clients: Clients, ev
             f"Model not deployed: endpoint {settings.endpoint_name} is {status}",
             f"Model package {arn} was approved, but endpoint {settings.endpoint_name} is {status} "
             f"({endpoint.get('FailureReason', 'no failure reason')}). Repair the endpoint (redeploy the "
-            f"serving stack), then deploy the package with -c {CONTEXT_KEY}={arn}.",
+            f"serving stack), then deploy the package with -c "
+            f"{CHALLENGER_CONTEXT_KEY if challenging else CONTEXT_KEY}={arn}.",
         )
         return {"status": "endpoint-unusable", "endpoint_status": status}
+    if challenging:
+        return _challenge(
+            settings, clients, endpoint, arn, deployment_name(settings.endpoint_name, version, arn), name, event_id
+        )
     return _update(settings, clients, endpoint, arn, name, event_id)
 
 
@@ -150,7 +170,13 @@ def _no_endpoint(settings: Settings, clients: Clients, arn: str) -> dict[str, An
 
 
 def _while_busy(
-    settings: Settings, clients: Clients, endpoint: dict[str, Any], arn: str, name: str, event_id: str | None
+    settings: Settings,
+    clients: Clients,
+    endpoint: dict[str, Any],
+    arn: str,
+    name: str,
+    event_id: str | None,
+    purpose: str = pending_store.DEPLOY,
 ) -> dict[str, Any]:
     recorded = pending_store.read(clients.ssm, settings.pending_parameter)
     rolling_out = (endpoint.get("PendingDeploymentSummary") or {}).get("EndpointConfigName")
@@ -160,7 +186,7 @@ def _while_busy(
             pending_store.write(
                 clients.ssm,
                 settings.pending_parameter,
-                pending_store.PendingDeployment(arn, name, endpoint["EndpointConfigName"], event_id),
+                pending_store.PendingDeployment(arn, name, endpoint["EndpointConfigName"], event_id, purpose),
             )
         logger.info("deployment already in progress", extra={"package_arn": arn, "endpoint_config": name})
         return {"status": "pending", "package_arn": arn, "endpoint_config": name}
@@ -178,16 +204,18 @@ def _update(
 ) -> dict[str, Any]:
     sagemaker = clients.sagemaker
     config: dict[str, Any] = sagemaker.describe_endpoint_config(EndpointConfigName=endpoint["EndpointConfigName"])
+    if clone.challenger_variant(config) is not None:
+        return _test_running(settings, clients, arn)
     model: dict[str, Any] = sagemaker.describe_model(ModelName=clone.variant_of(config)["ModelName"])
     if clone.container_of(model).get("ModelPackageName") == arn:
         logger.info("endpoint already serves the package", extra={"package_arn": arn})
         return {"status": "already-serving", "package_arn": arn, "endpoint_config": endpoint["EndpointConfigName"]}
 
     # The model and its endpoint config share the name: they are different resource types.
-    model_request = clone.model_request(model, name, arn, _tags(sagemaker, model["ModelArn"]))
-    _create_or_reuse(sagemaker.create_model, model_request, "model", name)
-    config_request = clone.endpoint_config_request(config, name, name, _tags(sagemaker, config["EndpointConfigArn"]))
-    _create_or_reuse(sagemaker.create_endpoint_config, config_request, "endpoint config", name)
+    model_request = clone.model_request(model, name, arn, tags_of(sagemaker, model["ModelArn"]))
+    create_or_reuse(sagemaker.create_model, model_request, "model", name)
+    config_request = clone.endpoint_config_request(config, name, name, tags_of(sagemaker, config["EndpointConfigArn"]))
+    create_or_reuse(sagemaker.create_endpoint_config, config_request, "endpoint config", name)
     sagemaker.update_endpoint(EndpointName=settings.endpoint_name, EndpointConfigName=name, RetainDeploymentConfig=True)
     pending_store.write(
         clients.ssm,
@@ -200,4 +228,81 @@ def _update(
         "package_arn": arn,
         "endpoint_config": name,
         "previous_endpoint_config": endpoint["EndpointConfigName"],
+    }
+
+
+def _test_running(settings: Settings, clients: Clients, arn: str) -> dict[str, Any]:
+    # CHALLENGER_MODE is off but a challenger still runs: replacing the champion under it would
+    # end the test without its winner; the operator ends it first.
+    publish(
+        clients.sns,
+        settings.topic_arn,
+        f"Model not deployed: a challenger test runs on {settings.endpoint_name}",
+        f"Model package {arn} was approved, but endpoint {settings.endpoint_name} still runs a challenger "
+        f"test and challenger mode is off. End the test first (python -m tools.challenger end --env dev "
+        f"--winner champion|challenger), then deploy the package with -c {CONTEXT_KEY}={arn}.",
+    )
+    logger.warning("challenger test running, not deployed", extra={"package_arn": arn})
+    return {"status": "challenger-test-running", "package_arn": arn}
+
+
+def _challenge(
+    settings: Settings,
+    clients: Clients,
+    endpoint: dict[str, Any],
+    arn: str,
+    model_name: str,
+    name: str,
+    event_id: str | None,
+) -> dict[str, Any]:
+    sagemaker = clients.sagemaker
+    mode, percent, current = (
+        settings.challenger_mode,
+        settings.challenger_traffic_percent,
+        endpoint["EndpointConfigName"],
+    )
+    config: dict[str, Any] = sagemaker.describe_endpoint_config(EndpointConfigName=current)
+    champion = clone.champion_variant(config)
+    champion_model: dict[str, Any] = sagemaker.describe_model(ModelName=champion["ModelName"])
+    if clone.container_of(champion_model).get("ModelPackageName") == arn:
+        logger.info("the champion is the package, no challenger", extra={"package_arn": arn})
+        return {"status": "already-serving", "package_arn": arn, "endpoint_config": current}
+    replaced = None
+    running = clone.challenger_variant(config)
+    if running is not None:
+        variant, running_mode = running
+        running_model: dict[str, Any] = sagemaker.describe_model(ModelName=variant["ModelName"])
+        replaced = clone.container_of(running_model).get("ModelPackageName")
+        expected = clone.challenger_weights(float(champion.get("InitialVariantWeight", 1.0)), mode, percent)[1]
+        weight = float(variant.get("InitialVariantWeight", 1.0))
+        if replaced == arn and running_mode == mode and abs(weight - expected) < 1e-6:
+            logger.info("the package already is the challenger", extra={"package_arn": arn})
+            return {"status": "already-challenging", "package_arn": arn, "endpoint_config": current}
+
+    # The challenger's model is the champion's cloned with the new package, named as a deployment
+    # of that package would name it: a challenger that wins keeps serving from the same model.
+    model_request = clone.model_request(champion_model, model_name, arn, tags_of(sagemaker, champion_model["ModelArn"]))
+    create_or_reuse(sagemaker.create_model, model_request, "model", model_name)
+    config_request = clone.challenger_config_request(
+        config, name, model_name, mode, percent, tags_of(sagemaker, config["EndpointConfigArn"])
+    )
+    create_or_reuse(sagemaker.create_endpoint_config, config_request, "endpoint config", name)
+    sagemaker.update_endpoint(EndpointName=settings.endpoint_name, EndpointConfigName=name, RetainDeploymentConfig=True)
+    pending_store.write(
+        clients.ssm,
+        settings.pending_parameter,
+        pending_store.PendingDeployment(arn, name, current, event_id, pending_store.CHALLENGER),
+    )
+    logger.info(
+        "challenger update started",
+        extra={"package_arn": arn, "endpoint_config": name, "mode": mode, "replaced_challenger": replaced},
+    )
+    return {
+        "status": "challenger-started",
+        "package_arn": arn,
+        "mode": mode,
+        "traffic_percent": percent,
+        "endpoint_config": name,
+        "previous_endpoint_config": current,
+        "replaced_challenger": replaced,
     }

@@ -11,6 +11,11 @@ Shapes as documented in "Events that Amazon SageMaker AI sends to Amazon EventBr
   snake case, unlike DescribeEndpoint's InService). "SageMaker Endpoint Deployment State
   Change" (blue/green progress) has the same fields and is read the same way.
 
+One request of operators (not SageMaker) is read here too, "end the challenger test"
+(lambdas/README.md): ``{"action": "end-challenger-test", "winner": "champion"|"challenger",
+"challenger_package_arn": optional}`` as a direct invocation's payload, or the same fields
+as the ``detail`` of an EventBridge event with detail-type "End Challenger Test".
+
 Anything else, or these with missing or mistyped fields, is a MalformedEvent: the caller
 logs and drops it, because raising would only make Lambda retry a poison event.
 """
@@ -29,6 +34,10 @@ MODEL_PACKAGE_STATE_CHANGE = "SageMaker Model Package State Change"
 ENDPOINT_STATE_CHANGE = "SageMaker Endpoint State Change"
 ENDPOINT_DEPLOYMENT_STATE_CHANGE = "SageMaker Endpoint Deployment State Change"
 APPROVED = "Approved"
+END_CHALLENGER_TEST = "end-challenger-test"  # the operators' request: "action" of the payload
+END_CHALLENGER_TEST_DETAIL_TYPE = "End Challenger Test"  # the same request sent through EventBridge
+WINNERS = ("champion", "challenger")
+_MODEL_PACKAGE_ARN = re.compile(r"^arn:aws[a-z-]*:sagemaker:[a-z0-9-]+:\d{12}:model-package/[^/]+/\d+$")
 
 # DescribeEndpoint's statuses; events spell them IN_SERVICE, UPDATE_ROLLBACK_FAILED...
 ENDPOINT_STATUSES = (
@@ -94,12 +103,28 @@ class EndpointChange:
     status: str
 
 
+@dataclass(frozen=True)
+class EndChallengerTest:
+    """Keep only ``winner`` on the endpoint. ``challenger_package_arn``, when given, must be the
+    challenger running now: a test replaced since the operator decided is not ended blindly."""
+
+    winner: str
+    challenger_package_arn: str | None = None
+
+
 def event_id(event: EventBridgeEvent) -> str | None:
     # .get: a malformed event may lack the id too, and its warning must still be logged.
     return event.get("id")
 
 
-def parse(event: EventBridgeEvent) -> ApprovalChange | EndpointChange:
+def parse(event: EventBridgeEvent) -> ApprovalChange | EndpointChange | EndChallengerTest:
+    if "action" in event:  # a direct invocation by an operator (tools/challenger.py)
+        return _end_request(event, "")
+    if event.get("detail-type") == END_CHALLENGER_TEST_DETAIL_TYPE:
+        detail = event.get("detail")
+        if not isinstance(detail, dict):
+            raise MalformedEvent(f"detail is {type(detail).__name__}, not an object")
+        return _end_request({"action": END_CHALLENGER_TEST, **detail}, "detail.")
     if event.get("source") != SOURCE:
         raise MalformedEvent(f"source is {event.get('source')!r}, not {SOURCE}")
     detail = event.get("detail")
@@ -141,3 +166,16 @@ def _endpoint(detail: EndpointStateChangeDetail) -> EndpointChange:
         # Unknown spellings pass through unchanged: they are simply not a status acted on.
         status=_BY_EVENT_SPELLING.get(status, status),
     )
+
+
+def _end_request(request: Any, prefix: str) -> EndChallengerTest:
+    action = request.get("action")
+    if action != END_CHALLENGER_TEST:
+        raise MalformedEvent(f"action is {action!r}, not {END_CHALLENGER_TEST!r}")
+    winner = request.get("winner")
+    if winner not in WINNERS:
+        raise MalformedEvent(f"{prefix}winner is {winner!r}, not one of {', '.join(WINNERS)}")
+    expected = request.get("challenger_package_arn")
+    if expected is not None and not (isinstance(expected, str) and _MODEL_PACKAGE_ARN.match(expected)):
+        raise MalformedEvent(f"{prefix}challenger_package_arn {expected!r} is not a model package version ARN")
+    return EndChallengerTest(winner=winner, challenger_package_arn=expected)

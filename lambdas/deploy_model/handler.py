@@ -1,7 +1,8 @@
 """Deploys approved model packages to the dev endpoint, then verifies what it serves.
 
 One function, two EventBridge rules: "SageMaker Model Package State Change" starts a
-deployment (deploy.py), "SageMaker Endpoint State Change" verifies it (verify.py).
+deployment (deploy.py), "SageMaker Endpoint State Change" verifies it (verify.py). Operators
+end a challenger test by invoking it (end_test.py; the request in lambdas/README.md).
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.data_classes import EventBridgeEvent, event_source
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from deploy import on_approval
-from events import ApprovalChange, MalformedEvent, event_id, parse
+from end_test import on_end_request
+from events import ApprovalChange, EndChallengerTest, MalformedEvent, event_id, parse
 from settings import Clients, Settings
 from verify import on_endpoint_change
 
@@ -38,6 +40,8 @@ def dispatch(event: EventBridgeEvent, settings: Settings, aws: Clients) -> dict[
         return {"status": "malformed", "reason": str(reason)}
     if isinstance(change, ApprovalChange):
         return on_approval(change, settings, aws, event_id(event))
+    if isinstance(change, EndChallengerTest):
+        return on_end_request(change, settings, aws, event_id(event))
     return on_endpoint_change(change, settings, aws)
 
 

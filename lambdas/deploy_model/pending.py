@@ -24,6 +24,11 @@ from settings import AwsClient
 
 logger = Logger(service="deploy-model", child=True)
 
+# What a rollout is for, which decides what its verification records (verify.py).
+DEPLOY = "deploy"  # the package replaces the champion: recorded as served
+CHALLENGER = "challenger"  # the package joins as the challenger: the served package is unchanged
+END_TEST = "end-challenger-test"  # the test's winner alone is left: recorded as served
+
 
 @dataclass(frozen=True)
 class PendingDeployment:
@@ -31,6 +36,7 @@ class PendingDeployment:
     endpoint_config_name: str  # what the endpoint must serve once the rollout is over
     previous_endpoint_config_name: str  # what it served before: where a rollback lands
     event_id: str | None  # the approval event that started it, to trace the logs
+    purpose: str = DEPLOY  # records written before challengers existed have none: a deployment
 
 
 def _not_found(error: ClientError) -> bool:
@@ -54,7 +60,11 @@ def read(ssm: AwsClient, name: str) -> PendingDeployment | None:
 
 
 def write(ssm: AwsClient, name: str, pending: PendingDeployment) -> None:
-    ssm.put_parameter(Name=name, Value=json.dumps(asdict(pending), sort_keys=True), Type="String", Overwrite=True)
+    record = asdict(pending)
+    if pending.purpose == DEPLOY:
+        # Written as before challengers existed: an older version of the function reads it too.
+        del record["purpose"]
+    ssm.put_parameter(Name=name, Value=json.dumps(record, sort_keys=True), Type="String", Overwrite=True)
 
 
 def clear(ssm: AwsClient, name: str) -> None:

@@ -5,6 +5,10 @@ endpoint config, with a FailureReason: "InService" alone would report a silent r
 as a success. Only DescribeEndpoint's EndpointConfigName equal to the one the deployment
 asked for counts; then, and only then, the served-model parameter (read by promotion)
 is written.
+
+A config with a challenger (shadow or A/B) is verified the same way, by its name; since the
+champion still serves, the served-model parameter is left as it is. The end of a test
+records its winner there (the same value when the champion wins).
 """
 
 from __future__ import annotations
@@ -53,19 +57,32 @@ def on_endpoint_change(change: EndpointChange, settings: Settings, clients: Clie
 
 
 def _verified(settings: Settings, clients: Clients, recorded: pending_store.PendingDeployment) -> dict[str, Any]:
-    arn, config = recorded.model_package_arn, recorded.endpoint_config_name
-    # Recorded first, cleared last: a crash in between leaves the pending record, so a redelivery re-verifies.
-    clients.ssm.put_parameter(Name=settings.served_model_parameter, Value=arn, Type="String", Overwrite=True)
-    publish(
-        clients.sns,
-        settings.topic_arn,
-        f"Model deployed to {settings.endpoint_name}",
-        f"Endpoint {settings.endpoint_name} serves model package {arn} (endpoint config {config}). "
-        f"Recorded in SSM parameter {settings.served_model_parameter}.",
-    )
+    arn, config, endpoint = recorded.model_package_arn, recorded.endpoint_config_name, settings.endpoint_name
+    if recorded.purpose == pending_store.CHALLENGER:
+        subject = f"Challenger deployed to {endpoint}"
+        message = (
+            f"Endpoint {endpoint} runs model package {arn} as its challenger (endpoint config {config}) "
+            f"beside the champion, which still serves: SSM parameter {settings.served_model_parameter} "
+            f"is unchanged. Compare them, then end the test: python -m tools.challenger end --env <env> "
+            f"--winner champion|challenger."
+        )
+    else:
+        # Recorded first, cleared last: a crash in between leaves the pending record, so a redelivery re-verifies.
+        clients.ssm.put_parameter(Name=settings.served_model_parameter, Value=arn, Type="String", Overwrite=True)
+        ended = recorded.purpose == pending_store.END_TEST
+        subject = f"Challenger test ended on {endpoint}" if ended else f"Model deployed to {endpoint}"
+        message = (
+            f"Endpoint {endpoint} serves model package {arn} (endpoint config {config})"
+            f"{', the winner of the challenger test, alone' if ended else ''}. "
+            f"Recorded in SSM parameter {settings.served_model_parameter}."
+        )
+    publish(clients.sns, settings.topic_arn, subject, message)
     pending_store.clear(clients.ssm, settings.pending_parameter)
-    logger.info("deployment verified", extra={"package_arn": arn, "endpoint_config": config})
-    return {"status": "verified", "package_arn": arn, "endpoint_config": config}
+    logger.info(
+        "deployment verified", extra={"package_arn": arn, "endpoint_config": config, "purpose": recorded.purpose}
+    )
+    result = {"status": "verified", "package_arn": arn, "endpoint_config": config}
+    return result if recorded.purpose == pending_store.DEPLOY else {**result, "purpose": recorded.purpose}
 
 
 def _rolled_back(
@@ -77,8 +94,10 @@ def _rolled_back(
     reason: str | None,
 ) -> NoReturn:
     arn = recorded.model_package_arn
+    what = {pending_store.CHALLENGER: " as the challenger", pending_store.END_TEST: " as the test's winner"}
+    role = what.get(recorded.purpose, "")
     summary = (
-        f"Deployment of model package {arn} to endpoint {settings.endpoint_name} failed: the endpoint is "
+        f"Deployment of model package {arn}{role} to endpoint {settings.endpoint_name} failed: the endpoint is "
         f"{status} on endpoint config {actual}, expected {recorded.endpoint_config_name} (before the update: "
         f"{recorded.previous_endpoint_config_name}). Failure reason: {reason or 'none reported'}. "
         f"SSM parameter {settings.served_model_parameter} was left unchanged."

@@ -27,7 +27,18 @@ def start_pipeline_module(monkeypatch):
         sys.modules.pop(name, None)
 
 
-DEPLOY_MODEL_MODULES = ("handler", "events", "names", "settings", "pending", "notify", "clone", "deploy", "verify")
+DEPLOY_MODEL_MODULES = (
+    "handler",
+    "events",
+    "names",
+    "settings",
+    "pending",
+    "notify",
+    "clone",
+    "deploy",
+    "verify",
+    "end_test",
+)
 DEPLOY_MODEL_ENV = {
     "MODEL_PACKAGE_GROUP_NAME": "roberta-sentiment-dev-sentiment",
     "ENDPOINT_NAME": "roberta-sentiment-dev-sentiment",
