@@ -23,6 +23,10 @@ def _datum(name: str, value: float, endpoint: str, timestamp: str, unit: str = "
     return {"MetricName": name, "Dimensions": dimensions, "Timestamp": timestamp, "Value": float(value), "Unit": unit}
 
 
+# Public for ml_code/monitoring/comparison.py, whose metrics add a Variant dimension.
+datum = _datum
+
+
 def metric_data(report: dict, endpoint: str, timestamp: datetime) -> list[dict]:
     """MetricData of a report.json document (see ml_code/monitor.py)."""
     at = timestamp.isoformat().replace("+00:00", "Z")
