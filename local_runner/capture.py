@@ -32,7 +32,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 HOST = "127.0.0.1"
 # The endpoint's variant and the capture content type header: infra/constructs/sentiment_endpoint.py
@@ -148,10 +148,11 @@ class CaptureWriter:
             self._files[hour] = self.folder / hour / f"{uuid.uuid4()}.jsonl"
         return self._files[hour]
 
-    def write(self, record: dict, moment: datetime) -> Path | None:
-        """Append ``record`` (when this invocation is sampled); returns the file, or None."""
+    def write(self, record: dict, moment: datetime, sampled: bool | None = None) -> Path | None:
+        """Append ``record`` (when this invocation is sampled); returns the file, or None.
+        ``sampled``: a decision taken already (one per request for records of two variants)."""
         with self._lock:
-            if not self.sampled():
+            if not (self.sampled() if sampled is None else sampled):
                 self.not_sampled += 1
                 return None
             path = self.file_for(moment)
@@ -160,6 +161,28 @@ class CaptureWriter:
                 out.write(json.dumps(record, ensure_ascii=False) + "\n")
             self.captured += 1
             return path
+
+
+Answer = tuple[int, http.client.HTTPMessage | dict[str, str], bytes]  # status, headers, body
+
+
+def forward(
+    upstream: SplitResult, method: str, path: str, headers, body: bytes, timeout: float = UPSTREAM_TIMEOUT
+) -> Answer:
+    """One request to ``upstream`` with the caller's end-to-end headers; OSError (a timeout
+    included) when it cannot be connected to or does not answer in time."""
+    sent = {k: v for k, v in headers if k.lower() not in HOP_BY_HOP}
+    connection = http.client.HTTPConnection(upstream.hostname or HOST, upstream.port, timeout=timeout)
+    try:
+        connection.request(method, path, body=body if method == "POST" else None, headers=sent)
+        response = connection.getresponse()
+        return response.status, response.headers, response.read()
+    finally:
+        connection.close()
+
+
+def unreachable(message: str) -> Answer:
+    return 502, {"Content-Type": "application/json"}, json.dumps({"message": message}).encode()
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -199,21 +222,10 @@ class _Handler(BaseHTTPRequestHandler):
         self._answer(status, answer, headers)
 
     def _forward(self, body: bytes) -> tuple[int, http.client.HTTPMessage | dict[str, str], bytes]:
-        upstream = self.server.upstream
-        headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP}
-        connection = http.client.HTTPConnection(self.server.upstream_host, upstream.port, timeout=UPSTREAM_TIMEOUT)
-        answer_headers: http.client.HTTPMessage | dict[str, str]
         try:
-            connection.request(self.command, self.path, body=body if self.command == "POST" else None, headers=headers)
-            response = connection.getresponse()
-            answer = response.read()
-            status, answer_headers = response.status, response.headers
+            return forward(self.server.upstream, self.command, self.path, self.headers.items(), body)
         except OSError as error:
-            status, answer_headers = 502, {"Content-Type": "application/json"}
-            answer = json.dumps({"message": f"local capture router: model server unreachable: {error}"}).encode()
-        finally:
-            connection.close()
-        return status, answer_headers, answer
+            return unreachable(f"local capture router: model server unreachable: {error}")
 
     def _answer(self, status: int, body: bytes, headers=None) -> None:
         self.send_response_only(status)
