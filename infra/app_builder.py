@@ -7,14 +7,21 @@ from collections.abc import Callable
 import aws_cdk as cdk
 from cdk_nag import AwsSolutionsChecks
 
-from infra.config import ENVIRONMENT_NAMES, MODEL_PACKAGE_CONTEXT, load_config, load_delivery_config
+from infra.config import (
+    CHALLENGER_PACKAGE_CONTEXT,
+    ENVIRONMENT_NAMES,
+    MODEL_PACKAGE_CONTEXT,
+    load_config,
+    load_delivery_config,
+)
 from infra.scanner_metadata import SdkCallProviderAcknowledgements
 from infra.stacks.delivery_stack import DELIVERY_STACK_ID, DeliveryStack
 from infra.stage import MlopsStage
 
 
-def model_package_overrides(app: cdk.App) -> dict[str, str]:
-    found = {name: app.node.try_get_context(MODEL_PACKAGE_CONTEXT + name) for name in ENVIRONMENT_NAMES}
+def model_package_overrides(app: cdk.App, prefix: str = MODEL_PACKAGE_CONTEXT) -> dict[str, str]:
+    """``-c <prefix><env>=<arn>`` values: the champion's (default) or the challenger's package."""
+    found = {name: app.node.try_get_context(prefix + name) for name in ENVIRONMENT_NAMES}
     return {name: arn for name, arn in found.items() if arn}
 
 
@@ -26,7 +33,11 @@ def build_app(app: cdk.App, extend: Callable[[dict[str, MlopsStage]], None] | No
     which a stage can no longer change: ``extend`` is the place to add to the stages first.
     """
     context = app.node.try_get_context("mlops")
-    configs = load_config(context, model_package_arns=model_package_overrides(app))
+    configs = load_config(
+        context,
+        model_package_arns=model_package_overrides(app),
+        challenger_package_arns=model_package_overrides(app, CHALLENGER_PACKAGE_CONTEXT),
+    )
     delivery = load_delivery_config(context)
     order = list(configs.values())  # dev, staging, prod: the promotion order
     # Every environment serves packages registered by the first one's pipeline (dev), which

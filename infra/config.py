@@ -20,6 +20,9 @@ NETWORK_MODES = ("none", "create", "existing")
 # `cdk synth -c mlops.model_package_arn.staging=arn:...`: the package the delivery pipeline
 # promotes; flat keys because -c cannot reach into cdk.json's nested objects.
 MODEL_PACKAGE_CONTEXT = "mlops.model_package_arn."
+# The same for the challenger under test (serving.challenger.package_arn).
+CHALLENGER_PACKAGE_CONTEXT = "mlops.challenger_package_arn."
+CHALLENGER_MODES = ("off", "shadow", "ab")
 
 _ACCOUNT = re.compile(r"^\d{12}$")
 _REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
@@ -120,6 +123,25 @@ class RolloutConfig:
 
 
 @dataclass(frozen=True)
+class ChallengerConfig:
+    """A challenger package on live traffic beside the champion. "shadow": it gets a copy of
+    ``traffic_percent`` % of requests and answers nobody; "ab": it answers that share."""
+
+    mode: str  # off, shadow or ab
+    package_arn: str | None  # None ("none"): no challenger variant yet
+    traffic_percent: int
+    schedule: str  # cron of the comparison job while a challenger runs
+    window_hours: int  # the capture each comparison judges
+    recommend_margin: float  # challenger accuracy above the champion's by this much ...
+    recommend_min_labelled: int  # ... on at least this many labelled requests of each: recommended
+    deploy_approved_as_challenger: bool  # dev's deploy function: an approved package becomes the challenger
+
+    @property
+    def active(self) -> bool:
+        return self.mode != "off" and self.package_arn is not None
+
+
+@dataclass(frozen=True)
 class ServingConfig:
     # The approved model package the endpoint serves; None ("none"): no endpoint yet. The
     # delivery pipeline overrides it at synth (context mlops.model_package_arn.<env>).
@@ -133,6 +155,7 @@ class ServingConfig:
     max_texts_per_request: int
     max_chars_per_text: int
     deploy_on_approval: bool  # an Approved package updates this endpoint at once (dev)
+    challenger: ChallengerConfig = ChallengerConfig("off", None, 10, "cron(0 * ? * * *)", 24, 0.02, 200, False)
 
 
 @dataclass(frozen=True)
@@ -236,6 +259,10 @@ class EnvironmentConfig:
     @property
     def monitor_pipeline_name(self) -> str:
         return f"{self.prefix}-monitor"
+
+    @property
+    def compare_pipeline_name(self) -> str:
+        return f"{self.prefix}-compare"
 
 
 @dataclass(frozen=True)
@@ -364,8 +391,31 @@ def _compute(section: _Section) -> _Compute:
     }
 
 
-def _serving(serving: _Section, model_package_arn: str | None) -> tuple[ServingConfig, list[_Section]]:
+def _challenger(section: _Section, package_arn: str | None) -> ChallengerConfig:
+    arn_expected = "a model package ARN like arn:aws:sagemaker:<region>:<account>:model-package/<group>/<version>"
+    configured = section.optional_text("package_arn", _MODEL_PACKAGE_ARN, arn_expected)
+    if package_arn is not None and not _MODEL_PACKAGE_ARN.match(package_arn):
+        raise ConfigError(
+            f"{section._path}.package_arn (context override): expected {arn_expected}, got {package_arn!r}"
+        )
+    return ChallengerConfig(
+        mode=section.choice("mode", CHALLENGER_MODES),
+        package_arn=package_arn or configured,
+        # SageMaker's weights allow more, but a challenger answering half the callers is no test.
+        traffic_percent=section.integer("traffic_percent", 1, 50),
+        schedule=section.text("schedule", _CRON, "cron(m h dom mon dow year)"),
+        window_hours=section.integer("window_hours", 1, 168),
+        recommend_margin=section.fraction("recommend_margin"),
+        recommend_min_labelled=section.integer("recommend_min_labelled", 1),
+        deploy_approved_as_challenger=section.flag("deploy_approved_as_challenger"),
+    )
+
+
+def _serving(
+    serving: _Section, model_package_arn: str | None, challenger_package_arn: str | None = None
+) -> tuple[ServingConfig, list[_Section]]:
     scaling, rollout = serving.section("autoscaling"), serving.section("rollout")
+    challenger = serving.section("challenger")
     arn_expected = "a model package ARN like arn:aws:sagemaker:<region>:<account>:model-package/<group>/<version>"
     configured = serving.optional_text("model_package_arn", _MODEL_PACKAGE_ARN, arn_expected)
     if model_package_arn is not None and not _MODEL_PACKAGE_ARN.match(model_package_arn):
@@ -400,10 +450,13 @@ def _serving(serving: _Section, model_package_arn: str | None) -> tuple[ServingC
         max_texts_per_request=serving.integer("max_texts_per_request", 1, 10000),
         max_chars_per_text=serving.integer("max_chars_per_text", 1, 1000000),
         deploy_on_approval=serving.flag("deploy_on_approval"),
+        challenger=_challenger(challenger, challenger_package_arn),
     )
     if config.autoscaling.min_instances > config.autoscaling.max_instances:
         raise ConfigError(f"{scaling._path}.min_instances: above max_instances ({config.autoscaling.max_instances})")
-    return config, [scaling, rollout, serving]
+    if config.challenger.active and not config.model_package_arn:
+        raise ConfigError(f"{challenger._path}.package_arn: a challenger needs a champion (serving.model_package_arn)")
+    return config, [scaling, rollout, challenger, serving]
 
 
 def _network(network: _Section) -> NetworkConfig:
@@ -440,12 +493,18 @@ def _check_staged_model(pipeline: _Section, config: EnvironmentConfig) -> None:
         )
 
 
-def _environment(project: str, name: str, env: _Section, model_package_arn: str | None = None) -> EnvironmentConfig:
+def _environment(
+    project: str,
+    name: str,
+    env: _Section,
+    model_package_arn: str | None = None,
+    challenger_package_arn: str | None = None,
+) -> EnvironmentConfig:
     lake, catalog, store = env.section("data_lake"), env.section("catalog"), env.section("feature_store")
     processing, training, pipeline = env.section("processing"), env.section("training"), env.section("pipeline")
     monitoring, batch = env.section("monitoring"), env.section("batch_scoring")
     network = env.section("network")
-    serving, serving_sections = _serving(env.section("serving"), model_package_arn)
+    serving, serving_sections = _serving(env.section("serving"), model_package_arn, challenger_package_arn)
     schedule = "cron(m h dom mon dow year) or rate(N unit)"
     config = EnvironmentConfig(
         name=name,
@@ -510,15 +569,20 @@ def _environment(project: str, name: str, env: _Section, model_package_arn: str 
 
 
 def load_config(
-    context: Any, path: str = "context.mlops", model_package_arns: Mapping[str, str] | None = None
+    context: Any,
+    path: str = "context.mlops",
+    model_package_arns: Mapping[str, str] | None = None,
+    challenger_package_arns: Mapping[str, str] | None = None,
 ) -> dict[str, EnvironmentConfig]:
     """Parse the ``mlops`` context object into one config per environment, in order.
 
     ``model_package_arns``: per environment, the model package to serve instead of the one
-    in cdk.json (the delivery pipeline passes the package being promoted).
+    in cdk.json (the delivery pipeline passes the package being promoted);
+    ``challenger_package_arns``: the same for the challenger under test.
     """
     overrides = dict(model_package_arns or {})
-    unknown = sorted(set(overrides) - set(ENVIRONMENT_NAMES))
+    challengers = dict(challenger_package_arns or {})
+    unknown = sorted((set(overrides) | set(challengers)) - set(ENVIRONMENT_NAMES))
     if unknown:
         raise ConfigError(f"model package override for unknown environment(s) {', '.join(unknown)}")
     root = _Section(context, path)
@@ -527,7 +591,10 @@ def load_config(
     missing = [name for name in ENVIRONMENT_NAMES if name not in envs]
     if missing:
         raise ConfigError(f"{path}.environments: missing {', '.join(missing)}")
-    configs = {name: _environment(project, name, envs.section(name), overrides.get(name)) for name in ENVIRONMENT_NAMES}
+    configs = {
+        name: _environment(project, name, envs.section(name), overrides.get(name), challengers.get(name))
+        for name in ENVIRONMENT_NAMES
+    }
     envs.done()
     root.section("delivery")  # parsed by load_delivery_config; the environments need none of it
     root.done()

@@ -46,6 +46,7 @@ class ApprovalDeployer(Construct):
         super().__init__(scope, construct_id)
         stack = cdk.Stack.of(self)
         endpoint, group = config.endpoint_name, config.model_package_group_name
+        challenger = config.serving.challenger
         self.function = PythonLambda(
             self,
             "Function",
@@ -57,6 +58,10 @@ class ApprovalDeployer(Construct):
                 "ENDPOINT_NAME": endpoint,
                 "SERVED_MODEL_PARAMETER": config.served_model_parameter,
                 "TOPIC_ARN": topic.topic_arn,
+                # serving.challenger.deploy_approved_as_challenger: an approved package joins as
+                # the challenger (shadow or A/B) instead of replacing the champion.
+                "CHALLENGER_MODE": challenger.mode if challenger.deploy_approved_as_challenger else "off",
+                "CHALLENGER_TRAFFIC_PERCENT": str(challenger.traffic_percent),
             },
             **(placement.props() if placement else {}),
         )

@@ -33,10 +33,11 @@ class MonitorAccess:
     reports_arn: str
     ground_truth_arn: str | None
     key_arn: str  # the lake key: capture, reports and job volumes
-    served_parameter: str  # SSM parameter name, starts with "/"
+    served_parameter: str | None  # SSM parameter name, starts with "/"; None: the job needs no package
     group_arns: Sequence[str]  # model package groups whose versions may be served
     metric_namespace: str
     image_repository: tuple[str, str]  # (registry account, repository) of the monitor image
+    endpoint_metrics: bool = False  # may read the endpoint's CloudWatch metrics
 
 
 class DriftMonitorRole(Construct):
@@ -69,17 +70,21 @@ class DriftMonitorRole(Construct):
         allow(["s3:PutObject", "s3:AbortMultipartUpload"], [wildcard(a.reports_arn, "One dated folder per run")])
         allow(["kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey"], [a.key_arn])
         allow(["kms:CreateGrant"], [a.key_arn], Bool={"kms:GrantIsForAWSResource": "true"})  # the job's volume
-        artifacts.grant_read(role, ["baselines"])  # reference.csv and evaluation.json of the served package
-        allow(
-            ["ssm:GetParameter"],
-            [stack.format_arn(service="ssm", resource="parameter", resource_name=a.served_parameter.lstrip("/"))],
-        )
-        packages = [wildcard(packages_of(arn), "Whichever version of the group is served") for arn in a.group_arns]
-        allow(["sagemaker:DescribeModelPackage"], packages)
+        if a.served_parameter is not None:  # the drift job resolves the served package's reference
+            artifacts.grant_read(role, ["baselines"])  # reference.csv and evaluation.json of the package
+            allow(
+                ["ssm:GetParameter"],
+                [stack.format_arn(service="ssm", resource="parameter", resource_name=a.served_parameter.lstrip("/"))],
+            )
+            packages = [wildcard(packages_of(arn), "Whichever version of the group is served") for arn in a.group_arns]
+            allow(["sagemaker:DescribeModelPackage"], packages)
+        if a.endpoint_metrics:  # the comparison job reads per-variant latency and errors
+            acknowledge_wildcard(role, resource="*", reason="CloudWatch metric reads take no resource scope")
+            allow(["cloudwatch:GetMetricData", "cloudwatch:GetMetricStatistics"], ["*"])
 
         jobs = wildcard(
             stack.format_arn(service="sagemaker", resource="processing-job", resource_name=f"{a.job_prefix}*"),
-            "Pipelines name each execution's job <prefix>-monitor + an id",
+            "Pipelines name each execution's job with the pipeline's job prefix + an id",
         )
         allow(
             [

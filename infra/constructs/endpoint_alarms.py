@@ -28,7 +28,10 @@ class EndpointAlarms(Construct):
         variant: str,
         latency_p99_ms: int,
         topic: sns.ITopic,
+        alarm_prefix: str | None = None,
     ) -> None:
+        """``alarm_prefix``: of the alarm names (default: the endpoint name; a challenger
+        variant's alarms use their own, and never drive the champion's rollbacks)."""
         if latency_p99_ms < 1:
             raise ValueError(f"latency_p99_ms: at least 1 ms (0 rolls back every rollout), got {latency_p99_ms}")
         super().__init__(scope, construct_id)
@@ -44,7 +47,7 @@ class EndpointAlarms(Construct):
             created = cloudwatch.Alarm(
                 self,
                 suffix.title().replace("-", ""),
-                alarm_name=f"{endpoint_name}-{suffix}",
+                alarm_name=f"{alarm_prefix or endpoint_name}-{suffix}",
                 alarm_description=description,
                 metric=metric_,
                 threshold=threshold,

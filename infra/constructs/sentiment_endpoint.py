@@ -1,4 +1,5 @@
-"""The real-time endpoint: a model from an approved package, data capture, blue/green rollout."""
+"""The real-time endpoint: a model from an approved package (and a challenger under test),
+data capture, blue/green rollout."""
 
 from __future__ import annotations
 
@@ -6,11 +7,12 @@ from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
 from infra.config import ServingConfig
+from infra.constructs.endpoint_variants import package_model, variants
 from infra.instance_storage import volume_kms_key
+from infra.pipeline.compare_definition import CHAMPION_VARIANT
 from infra.pipeline.network import JobNetwork
-from ml_code.inference import MAX_CHARS_ENV, MAX_TEXTS_ENV
 
-VARIANT = "AllTraffic"
+VARIANT = CHAMPION_VARIANT
 # What data capture records by content type; the record preprocessor parses both kinds.
 JSON_CONTENT_TYPES = ["application/json", "application/jsonlines"]
 CSV_CONTENT_TYPES = ["text/csv"]
@@ -54,41 +56,28 @@ class SentimentEndpoint(Construct):
             raise ValueError(f"rollback_alarm_names: SageMaker takes 1 to 10 alarms, got {len(rollback_alarm_names)}")
         super().__init__(scope, construct_id)
         self.endpoint_name = endpoint_name
-        self.model = sagemaker.CfnModel(
-            self,
-            "Model",
-            execution_role_arn=role_arn,
-            # Where networking is on: in the private subnets, and isolated, since the handler needs
-            # nothing but its model directory (the deploy function's clones keep both settings).
-            enable_network_isolation=True if network else None,
-            vpc_config=sagemaker.CfnModel.VpcConfigProperty(
-                security_group_ids=[network.models_security_group], subnets=list(network.subnet_ids)
-            )
-            if network
-            else None,
-            containers=[
-                sagemaker.CfnModel.ContainerDefinitionProperty(
-                    model_package_name=config.model_package_arn,
-                    # The handler's request limits (ml_code/inference.py reads them).
-                    environment={
-                        MAX_TEXTS_ENV: str(config.max_texts_per_request),
-                        MAX_CHARS_ENV: str(config.max_chars_per_text),
-                    },
-                )
-            ],
+        self.model = package_model(
+            self, "Model", package_arn=config.model_package_arn, config=config, role_arn=role_arn, network=network
         )
+        challenger = config.challenger
+        self.challenger_model = (
+            package_model(
+                self,
+                "ChallengerModel",
+                package_arn=challenger.package_arn,
+                config=config,
+                role_arn=role_arn,
+                network=network,
+            )
+            if challenger.active and challenger.package_arn
+            else None
+        )
+        production, shadow = variants(config, self.model, self.challenger_model)
         self.config = sagemaker.CfnEndpointConfig(
             self,
             "Config",
-            production_variants=[
-                sagemaker.CfnEndpointConfig.ProductionVariantProperty(
-                    variant_name=VARIANT,
-                    model_name=self.model.attr_model_name,
-                    instance_type=config.instance_type,
-                    initial_instance_count=config.instance_count,
-                    initial_variant_weight=1,
-                )
-            ],
+            production_variants=production,
+            shadow_production_variants=shadow or None,
             data_capture_config=sagemaker.CfnEndpointConfig.DataCaptureConfigProperty(
                 enable_capture=True,
                 initial_sampling_percentage=config.data_capture_percentage,
@@ -110,7 +99,12 @@ class SentimentEndpoint(Construct):
             "Endpoint",
             endpoint_name=endpoint_name,
             endpoint_config_name=self.config.attr_endpoint_config_name,
-            deployment_config=sagemaker.CfnEndpoint.DeploymentConfigProperty(
+            # Guarded rollouts need the same variants before and after: with a challenger on the
+            # endpoint, updates (starting, changing or ending a test) use SageMaker's default
+            # blue/green swap; the champion's own rollouts are guarded again once it serves alone.
+            deployment_config=None
+            if self.challenger_model
+            else sagemaker.CfnEndpoint.DeploymentConfigProperty(
                 blue_green_update_policy=sagemaker.CfnEndpoint.BlueGreenUpdatePolicyProperty(
                     traffic_routing_configuration=_traffic_routing(rollout),
                     termination_wait_in_seconds=rollout.termination_wait_seconds,

@@ -17,10 +17,12 @@ from constructs import Construct
 from infra.config import EnvironmentConfig
 from infra.constructs.approval_deployer import ApprovalDeployer
 from infra.constructs.artifact_source import ArtifactSource
+from infra.constructs.capture_job import ScheduledCaptureJob
+from infra.constructs.challenger_comparison import challenger_comparison_spec
 from infra.constructs.data_quality_monitor import DataQualityMonitor, MonitorInputs
 from infra.constructs.delivery_checks_role import DeliveryChecksRole
 from infra.constructs.drift_alarms import DriftAlarms, evidently_drift_metric, model_monitor_drift_metric
-from infra.constructs.drift_monitor import DriftMonitor
+from infra.constructs.drift_monitor import drift_monitor_spec
 from infra.constructs.endpoint_alarms import EndpointAlarms
 from infra.constructs.endpoint_autoscaling import EndpointAutoscaling
 from infra.constructs.model_quality_monitor import ModelQualityMonitor
@@ -30,6 +32,7 @@ from infra.constructs.ops_key import ops_key
 from infra.constructs.package_baseline import PackageBaseline
 from infra.constructs.private_network import FunctionPlacement
 from infra.constructs.sentiment_endpoint import VARIANT, SentimentEndpoint
+from infra.pipeline.compare_definition import CHALLENGER_VARIANT
 from infra.pipeline.images import analyzer_image_uri, image_uris_for, repository_of
 from infra.pipeline.monitor_definition import metrics_namespace
 from infra.pipeline.network import JobNetwork
@@ -46,6 +49,7 @@ DRIFT_ALARM_FEATURES = tuple(f for f in record_preprocessor.FEATURES if not f.st
 # Evidently also judges the review text itself (a domain classifier on the words).
 MONITORED_FEATURES = (*DRIFT_ALARM_FEATURES, "review_text")
 REPORTS_PREFIX = "monitoring-reports"
+COMPARISONS_PREFIX = "challenger-comparisons"
 
 
 class ServingStack(cdk.Stack):
@@ -136,6 +140,8 @@ class ServingStack(cdk.Stack):
             self, "Autoscaling", endpoint_name=name, variant=VARIANT, config=serving.autoscaling
         )
         scaling.target.node.add_dependency(endpoint.endpoint)
+        if endpoint.challenger_model is not None:
+            self._challenger(config, data, monitoring_arn, artifacts, endpoint)
         # Promotion reads what each environment serves here. In dev the deploy function
         # overwrites it after each verified approval-driven update; the next synth of the
         # delivery pipeline reads that value back, so both writers agree.
@@ -147,6 +153,36 @@ class ServingStack(cdk.Stack):
             description=f"Model package the {name} endpoint serves",
         )
         self._monitoring(config, data, pipeline, monitoring_arn, artifacts, source, endpoint)
+
+    def _challenger(self, config, data, monitoring_arn, artifacts, endpoint: SentimentEndpoint) -> None:
+        """A challenger on the endpoint: its own alarms (never the champion's rollback alarms:
+        a failing challenger must not roll back or page for the champion) and the scheduled
+        comparison job."""
+        assert endpoint.challenger_model is not None
+        name, serving, lake = config.endpoint_name, config.serving, data.lake
+        endpoint.challenger_model.node.add_dependency(self.model_role.node.find_child("DefaultPolicy"))
+        self.challenger_alarms = EndpointAlarms(
+            self,
+            "ChallengerAlarms",
+            endpoint_name=name,
+            variant=CHALLENGER_VARIANT,
+            latency_p99_ms=serving.model_latency_p99_ms,
+            topic=self.alerts,
+            alarm_prefix=f"{name}-challenger",
+        )
+        self.comparison = ScheduledCaptureJob(
+            self,
+            "Compare",
+            spec=challenger_comparison_spec(config),
+            config=config,
+            capture_prefix=f"{CAPTURE_PREFIX}/{name}",
+            reports_prefix=f"{COMPARISONS_PREFIX}/{name}",
+            monitoring_bucket_name=lake.monitoring.bucket_name,
+            monitoring_bucket_arn=monitoring_arn,
+            key_arn=lake.key.key_arn,
+            artifacts=artifacts,
+            network=self.network,
+        )
 
     def _monitoring(
         self, config, data, pipeline, monitoring_arn, artifacts, source, endpoint: SentimentEndpoint
@@ -168,9 +204,17 @@ class ServingStack(cdk.Stack):
             )
             return
         lake = data.lake
-        self.monitor = DriftMonitor(
+        group_arn = self.format_arn(
+            service="sagemaker",
+            account=source.account,
+            region=source.region,
+            resource="model-package-group",
+            resource_name=source.model_package_group_name,
+        )
+        self.monitor = ScheduledCaptureJob(
             self,
             "Monitor",
+            spec=drift_monitor_spec(config, [group_arn]),
             config=config,
             capture_prefix=f"{CAPTURE_PREFIX}/{name}",
             reports_prefix=f"{REPORTS_PREFIX}/{name}",
@@ -178,15 +222,6 @@ class ServingStack(cdk.Stack):
             monitoring_bucket_arn=monitoring_arn,
             key_arn=lake.key.key_arn,
             artifacts=artifacts,
-            group_arns=[
-                self.format_arn(
-                    service="sagemaker",
-                    account=source.account,
-                    region=source.region,
-                    resource="model-package-group",
-                    resource_name=source.model_package_group_name,
-                )
-            ],
             network=self.network,
         )
         namespace = metrics_namespace(config)

@@ -49,9 +49,35 @@ def test_deployer_function_settings(templates):
                     "ENDPOINT_NAME": "roberta-sentiment-dev-sentiment",
                     "SERVED_MODEL_PARAMETER": "/roberta-sentiment/dev/serving/model-package-arn",
                     "TOPIC_ARN": Match.any_value(),
+                    # cdk.json: dev approvals replace the champion (no challenger deployment)
+                    "CHALLENGER_MODE": "off",
+                    "CHALLENGER_TRAFFIC_PERCENT": "10",
                 }
             },
             "DeadLetterConfig": Match.any_value(),
+        },
+    )
+
+
+def test_approved_packages_may_join_as_the_challenger(cdk_context, tmp_path):
+    import copy
+
+    import aws_cdk as cdk
+    from aws_cdk.assertions import Template
+
+    from infra.app_builder import build_app
+    from tests.conftest import served_context
+
+    context = copy.deepcopy(served_context(cdk_context))
+    challenger = context["mlops"]["environments"]["dev"]["serving"]["challenger"]
+    challenger.update(mode="ab", traffic_percent=25, deploy_approved_as_challenger=True)
+    app = cdk.App(context=context, outdir=str(tmp_path))
+    Template.from_stack(build_app(app)["dev"].serving).has_resource_properties(
+        "AWS::Lambda::Function",
+        {
+            "Environment": {
+                "Variables": Match.object_like({"CHALLENGER_MODE": "ab", "CHALLENGER_TRAFFIC_PERCENT": "25"})
+            }
         },
     )
 

@@ -14,16 +14,18 @@ import pytest
 from aws_cdk.assertions import Match, Template
 
 from infra.constructs.artifact_source import ArtifactSource
-from infra.constructs.drift_monitor import DriftMonitor
+from infra.constructs.capture_job import ScheduledCaptureJob
+from infra.constructs.drift_monitor import drift_monitor_spec
 from tests.infra.constructs.conftest import GROUP_ARN, KEY_ARN, arn_tail, make_config, new_stack, resources_for
 
 BUCKET_ARN = "arn:aws:s3:::demo-monitoring"
 
 
 def build(stack, config):
-    monitor = DriftMonitor(
+    monitor = ScheduledCaptureJob(
         stack,
         "Monitor",
+        spec=drift_monitor_spec(config, [GROUP_ARN]),
         config=config,
         capture_prefix="datacapture/demo-test-sentiment",
         reports_prefix="reports/demo-test-sentiment",
@@ -31,7 +33,6 @@ def build(stack, config):
         monitoring_bucket_arn=BUCKET_ARN,
         key_arn=KEY_ARN,
         artifacts=ArtifactSource.of(config),
-        group_arns=[GROUP_ARN],
     )
     return monitor, Template.from_stack(stack)
 

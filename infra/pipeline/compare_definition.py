@@ -1,0 +1,144 @@
+"""The challenger comparison pipeline: one Processing step running ml_code/compare.py.
+
+``<prefix>-compare`` runs on ``serving.challenger.schedule`` while a challenger is on the
+endpoint (infra/constructs/challenger_comparison.py) and on demand. Its step, CompareVariants,
+reads the window of data capture of both variants (the champion, AllTraffic, and the
+Challenger), the delayed ground truth, and CloudWatch's per-variant latency and errors, and
+writes comparison.json / comparison.md / metrics.json under ReportsUri/<yyyy>/<mm>/<dd>/<hh>/.
+It runs in the monitoring image (containers/monitor) for the same reasons as the drift job.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sagemaker.processing import ProcessingOutput, Processor
+from sagemaker.workflow.execution_variables import ExecutionVariables
+from sagemaker.workflow.functions import Join
+from sagemaker.workflow.parameters import ParameterInteger, ParameterString
+from sagemaker.workflow.pipeline import Pipeline
+from sagemaker.workflow.pipeline_definition_config import PipelineDefinitionConfig
+from sagemaker.workflow.steps import ProcessingStep
+
+from infra.config import EnvironmentConfig
+from infra.pipeline.monitor_definition import NONE, metrics_namespace
+from infra.pipeline.network import JobNetwork, processing_network
+from infra.pipeline.retries import JOB_RETRIES
+from infra.pipeline.sdk_session import offline_pipeline_session
+from infra.pipeline.step_helpers import PROCESSING_ROOT, code_input, script_entrypoint
+
+COMPARE_STEP = "CompareVariants"
+CHAMPION_VARIANT = "AllTraffic"  # infra/constructs/sentiment_endpoint.py's production variant
+CHALLENGER_VARIANT = "Challenger"
+REPORT_DIR = f"{PROCESSING_ROOT}/report"
+
+
+def compare_job_prefix(config: EnvironmentConfig) -> str:
+    """Name prefix of the processing jobs executions create (the role is scoped to it)."""
+    return f"{config.prefix}-compare"
+
+
+@dataclass(frozen=True)
+class CompareParameters:
+    capture_uri: ParameterString
+    ground_truth_uri: ParameterString
+    window_hours: ParameterInteger
+    publish_metrics: ParameterString
+    cloudwatch: ParameterString
+    instance_type: ParameterString
+
+    def all(self) -> list:
+        return list(vars(self).values())
+
+
+def compare_parameters(config: EnvironmentConfig, capture_uri: str) -> CompareParameters:
+    challenger = config.serving.challenger
+    return CompareParameters(
+        capture_uri=ParameterString("CaptureUri", capture_uri),
+        ground_truth_uri=ParameterString("GroundTruthUri", config.monitoring.ground_truth_s3_uri or NONE),
+        window_hours=ParameterInteger("WindowHours", challenger.window_hours),
+        publish_metrics=ParameterString("PublishMetrics", "true", enum_values=["true", "false"]),
+        # Per-variant latency and error rates come from CloudWatch (false: left out, said so).
+        cloudwatch=ParameterString("CloudWatch", "true", enum_values=["true", "false"]),
+        instance_type=ParameterString("InstanceType", config.monitoring.instance_type),
+    )
+
+
+def build_compare_pipeline(
+    config: EnvironmentConfig,
+    *,
+    role_arn: str,
+    code_uri: str,
+    image_uri: str,
+    capture_uri: str,
+    reports_uri: str,
+    kms_key_arn: str,
+    work_bucket: str,
+    network: JobNetwork | None = None,
+) -> Pipeline:
+    """``capture_uri``: the endpoint's capture prefix (both variants beneath it); ``reports_uri``:
+    where the dated comparison folders go; ``image_uri``: containers/monitor."""
+    challenger = config.serving.challenger
+    session = offline_pipeline_session(config.region, work_bucket)
+    params = compare_parameters(config, capture_uri)
+    processor = Processor(
+        role=role_arn,
+        image_uri=image_uri,
+        instance_type=params.instance_type,
+        instance_count=1,
+        entrypoint=script_entrypoint("compare.py"),
+        volume_kms_key=kms_key_arn,
+        output_kms_key=kms_key_arn,
+        base_job_name=compare_job_prefix(config),
+        env={"AWS_DEFAULT_REGION": config.region},
+        max_runtime_in_seconds=3600,
+        # Not isolated: it reads S3 and CloudWatch and publishes metrics (through the endpoints).
+        network_config=processing_network(network, isolated=False),
+        sagemaker_session=session,
+    )
+    args = processor.run(
+        inputs=[code_input(code_uri)],
+        # A Join: the SDK parses a plain string destination as a URL, which a CDK token breaks.
+        outputs=[
+            ProcessingOutput(output_name="report", source=REPORT_DIR, destination=Join(on="", values=[reports_uri]))
+        ],
+        arguments=[
+            "--capture-uri",
+            params.capture_uri,
+            "--window-end",
+            ExecutionVariables.START_DATETIME,
+            "--window-hours",
+            params.window_hours.to_string(),
+            "--mode",
+            challenger.mode if challenger.mode != "off" else "shadow",
+            "--champion-variant",
+            CHAMPION_VARIANT,
+            "--challenger-variant",
+            CHALLENGER_VARIANT,
+            "--ground-truth-uri",
+            params.ground_truth_uri,
+            "--recommend-margin",
+            str(challenger.recommend_margin),
+            "--recommend-min-labelled",
+            str(challenger.recommend_min_labelled),
+            "--cloudwatch",
+            params.cloudwatch,
+            "--endpoint-name",
+            config.endpoint_name,
+            "--metrics-namespace",
+            metrics_namespace(config),
+            "--publish-metrics",
+            params.publish_metrics,
+            "--report-dir",
+            REPORT_DIR,
+        ],
+    )
+    step = ProcessingStep(COMPARE_STEP, step_args=args, retry_policies=JOB_RETRIES)
+    return Pipeline(
+        name=config.compare_pipeline_name,
+        parameters=params.all(),
+        steps=[step],
+        sagemaker_session=session,
+        pipeline_definition_config=PipelineDefinitionConfig(use_custom_job_prefix=True),
+        pipeline_experiment_config=None,
+    )
