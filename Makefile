@@ -11,7 +11,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 # Offline: never wait on the EC2 metadata endpoint for credentials or a region.
 export AWS_EC2_METADATA_DISABLED := true
 
-.PHONY: help setup test check-code synth lint clean demo bench-preprocess serve bench-train bench-serve bench-monitor
+.PHONY: help setup test check-code synth lint clean demo demo-challenger bench-preprocess serve bench-train bench-serve bench-monitor
 
 help:
 	@echo "make test   install everything (first run), then the code-health gates and the whole test suite"
@@ -22,6 +22,8 @@ help:
 	@echo "make demo   run the pipeline locally (no AWS, no Docker) on the sample data, approve the model,"
 	@echo "            serve it on 127.0.0.1 and classify a few reviews, then capture real and shifted traffic"
 	@echo "            and run the monitoring job (Evidently drift reports) on each; DATA=<csv[.gz]> for other data"
+	@echo "make demo-challenger  after make demo: train a challenger with other hyperparameters, serve it in shadow"
+	@echo "            beside the approved champion with capture, send real reviews, run the comparison job"
 	@echo "make bench-preprocess  time the processing script against the course's tokenization (needs ../shared/data)"
 	@echo "make serve MODEL=<dir or model.tar.gz> [PORT=8080]  serve a trained model with SageMaker's HF toolkit on 127.0.0.1"
 	@echo "make bench-train  training samples/s, dynamic padding + length grouping vs fixed padding (needs ../shared/data)"
@@ -99,6 +101,27 @@ demo: synth
 	    --ground-truth $(DEMO_MONITORING)/ground-truth $$(cat $(DEMO_MONITORING)/window)
 	@echo "== 7/7 the monitoring pipeline on the shifted reviews: expect drift in several features"
 	$(PY) -m local_runner monitor --root $(DEMO_DIR) --capture-dir $(DEMO_MONITORING)/capture-shifted $$(cat $(DEMO_MONITORING)/window)
+
+# The challenger demo, after `make demo` (its registry's Approved version is the champion): the
+# pipeline once more with other hyperparameters registers a challenger (not approved), both serve
+# behind the local variant router in shadow mode (the champion answers every request, the
+# challenger gets a copy of DEMO_CHALLENGER_PERCENT %), each variant captured, the reviews' star
+# ratings written as ground truth, then the comparison pipeline (CompareVariants, ml_code/compare.py).
+DEMO_CHALLENGER := $(DEMO_DIR)/challenger
+DEMO_CHALLENGER_PARAMS := --param Epochs=4 --param LearningRate=0.003 --param MaxSeqLength=64 --param MinAccuracy=0.4
+DEMO_CHALLENGER_PERCENT := 80
+
+demo-challenger: setup
+	@echo "== 1/4 the champion: the newest Approved version of make demo's registry ($(DEMO_DIR)/registry)"
+	$(PY) -m local_runner.demo_challenger check --root $(DEMO_DIR) --base-model $(DEMO_DIR)/tiny-roberta
+	@echo "== 2/4 a challenger: the pipeline again with other hyperparameters, registered (PendingManualApproval)"
+	$(PY) -m local_runner run --root $(DEMO_DIR) --base-model $(DEMO_DIR)/tiny-roberta --input $(DATA) $(DEMO_CHALLENGER_PARAMS)
+	@echo "== 3/4 champion + challenger in shadow mode, $(DEMO_CHALLENGER_PERCENT) % mirrored, both captured: $(DEMO_TRAFFIC) real reviews (their ratings as ground truth)"
+	$(PY) -m local_runner.demo_challenger traffic --root $(DEMO_DIR) --data $(DATA) --out $(DEMO_CHALLENGER) \
+	    --count $(DEMO_TRAFFIC) --mode shadow --percent $(DEMO_CHALLENGER_PERCENT)
+	@echo "== 4/4 the comparison pipeline (CompareVariants: ml_code/compare.py): agreement, accuracy per variant, recommendation"
+	$(PY) -m local_runner compare --root $(DEMO_DIR) --capture-dir $(DEMO_CHALLENGER)/capture \
+	    --ground-truth $(DEMO_CHALLENGER)/ground-truth --mode shadow $$(cat $(DEMO_CHALLENGER)/window)
 
 # MODEL: a model directory written by ml_code/train.py, or its model.tar.gz. PORT: default 8080.
 serve: setup

@@ -1,4 +1,4 @@
-"""Command line: python -m local_runner {run,approve,list,serve,monitor,definition} --help."""
+"""Command line: python -m local_runner {run,approve,list,serve,monitor,compare,definition} --help."""
 
 from __future__ import annotations
 
@@ -34,6 +34,8 @@ saying so. Each run writes run.json and report.md into its run folder.
 
 `serve --capture-dir DIR` records invocations as the endpoint's data capture does, and
 `monitor` runs the monitoring pipeline (DriftMonitor: ml_code/monitor.py, Evidently) on them.
+`serve --challenger-version N` adds a challenger (shadow or A/B, each variant captured), and
+`compare` runs the comparison pipeline (CompareVariants: ml_code/compare.py) on that capture.
 
 Exit status: 0 the execution succeeded; 1 it failed (the reason is printed last);
 2 it could not start (bad arguments, unsupported step type, bad definition).
@@ -65,6 +67,34 @@ MONITOR_EPILOG = """\
 example:
   python -m local_runner serve --capture-dir build/capture    # send traffic to 127.0.0.1:8080, Ctrl-C
   python -m local_runner monitor --capture-dir build/capture --window-end 2026-12-02T11:00:00Z
+  python -m local_runner serve --capture-dir build/capture2 --challenger-version 2 --challenger-percent 50
+  python -m local_runner compare --capture-dir build/capture2 --window-end 2026-12-02T11:00:00Z
+"""
+
+COMPARE_DESCRIPTION = """\
+Run the challenger comparison pipeline (<prefix>-compare, infra.pipeline.compare_definition) on
+this machine: its one step, CompareVariants, runs ml_code/compare.py for real on the capture of
+both variants (AllTraffic, the champion, and Challenger), as the scheduled SageMaker pipeline
+does on AWS, with local folders in place of S3 URIs:
+
+  CaptureUri      --capture-dir DIR/<endpoint name>, as `serve --capture-dir DIR --challenger-version N` wrote it
+  GroundTruthUri  --ground-truth DIR, or none
+  WindowHours     --window-hours (default: cdk.json serving.challenger.window_hours)
+  CloudWatch      false: no per-variant latency or error metrics here
+  PublishMetrics  false: metrics.json is written, nothing is published
+
+The report (comparison.json, comparison.md, metrics.json) lands in the run's local S3 under the
+reports URI's <yyyy>/<mm>/<dd>/<hh>/ of the window end; its path, the agreement between the
+variants, each variant's accuracy and the recommendation are printed at the end.
+
+Exit status: 0 the job succeeded; 1 it failed (its ExitMessage is printed last);
+2 it could not start (bad arguments, no capture folder).
+"""
+
+COMPARE_EPILOG = """\
+example:
+  python -m local_runner serve --capture-dir build/capture --challenger-version 2 --challenger-mode shadow
+  python -m local_runner compare --capture-dir build/capture --window-end 2026-12-02T11:00:00Z --window-hours 1
 """
 
 EPILOG = """\
@@ -217,6 +247,29 @@ def build_parser() -> argparse.ArgumentParser:
         help="with --capture-dir: share of invocations captured, 0-100 (default: %(default)s)",
     )
     serve.add_argument("--env", default="dev", help="environment whose endpoint name the capture uses (default: dev)")
+    serve.add_argument(
+        "--challenger-version",
+        type=int,
+        metavar="N",
+        help="serve registered version N (any status) as the Challenger variant beside the champion"
+        " (AllTraffic: --version, default the newest Approved one), each on its own model server behind"
+        " one router; with --capture-dir each variant is captured in its own folder",
+    )
+    serve.add_argument(
+        "--challenger-mode",
+        choices=("shadow", "ab"),
+        help="shadow: every request answered by the champion, --challenger-percent mirrored to the"
+        " challenger (never delaying the caller); ab: --challenger-percent answered by the challenger,"
+        " X-Amzn-Invoked-Production-Variant naming the variant (default: cdk.json serving.challenger.mode,"
+        " shadow when off)",
+    )
+    serve.add_argument(
+        "--challenger-percent",
+        type=float,
+        metavar="P",
+        help="share of requests for the challenger, 0-100, by a hash of the inference id"
+        " (default: cdk.json serving.challenger.traffic_percent)",
+    )
 
     monitor = commands.add_parser(
         "monitor",
@@ -273,6 +326,59 @@ def build_parser() -> argparse.ArgumentParser:
     )
     monitor.add_argument("--execution-id", help="execution id (default: monitor-<date>-<time>-<random>)")
     monitor.add_argument("--verbose", "-v", action="store_true", help="echo every line the job prints")
+
+    compare = commands.add_parser(
+        "compare",
+        help="run the challenger comparison pipeline (CompareVariants) on a two-variant capture",
+        description=COMPARE_DESCRIPTION,
+        epilog=COMPARE_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    _add_storage(compare)
+    compare.add_argument(
+        "--env", default="dev", help="environment whose cdk.json config builds the definition (default: dev)"
+    )
+    compare.add_argument(
+        "--capture-dir",
+        type=Path,
+        required=True,
+        metavar="DIR",
+        help="what serve --capture-dir DIR --challenger-version N wrote; CaptureUri is DIR/<endpoint name>",
+    )
+    compare.add_argument(
+        "--ground-truth",
+        type=Path,
+        metavar="DIR",
+        help='JSON Lines of true labels joined by inference id, e.g. {"inference_id": "review-12",'
+        ' "star_rating": 5} (default: none)',
+    )
+    compare.add_argument(
+        "--window-hours",
+        type=int,
+        metavar="N",
+        help="hours of capture compared (default: the config's serving.challenger.window_hours)",
+    )
+    compare.add_argument(
+        "--window-end",
+        metavar="ISO",
+        help="the window's end, e.g. 2026-12-02T04:00:00Z: the execution's StartDateTime; the job reads"
+        " the N whole hour folders before its hour (default: now)",
+    )
+    compare.add_argument(
+        "--mode",
+        choices=("shadow", "ab"),
+        help="how the capture was routed (default: the definition's, cdk.json serving.challenger.mode,"
+        " shadow when off); another mode builds the definition as for that config, printed",
+    )
+    compare.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="override another pipeline parameter, e.g. InstanceType=ml.m5.large; repeatable",
+    )
+    compare.add_argument("--execution-id", help="execution id (default: compare-<date>-<time>-<random>)")
+    compare.add_argument("--verbose", "-v", action="store_true", help="echo every line the job prints")
 
     definition = commands.add_parser("definition", help="write the definition `run` builds (JSON)")
     definition.add_argument("--env", default="dev", help="environment (default: dev)")
@@ -374,6 +480,8 @@ def _serve(args, console: Console) -> int:
         if not 0 <= args.capture_percentage <= 100:
             raise LocalRunnerError(f"--capture-percentage must be from 0 to 100, got {args.capture_percentage:g}")
         capture = capture_writer(args.capture_dir, args.env, args.capture_percentage)
+    if args.challenger_version is not None:
+        return _serve_challenger(args, console, registry, package, reviews)
     if not reviews and capture is not None:
         from local_runner.serving import serve_until_stopped
         from tools.serve import DEFAULT_PORT
@@ -392,6 +500,80 @@ def _serve(args, console: Console) -> int:
     predictions = predict(package, reviews, args.port, console, capture)
     console.print("Predictions (label, [class probabilities], review):")
     for line in format_predictions(reviews, predictions):
+        console.print(line)
+    return 0
+
+
+def _serve_challenger(args, console: Console, registry, champion: dict, reviews: list[str]) -> int:
+    """serve --challenger-version N: champion and challenger behind the variant router."""
+    from local_runner.definition import load_environment_config
+    from local_runner.serving import pick_version, serve_variants_until_stopped, serving_variants, variant_writers
+
+    challenger_config = load_environment_config(args.env).serving.challenger
+    mode = args.challenger_mode or (challenger_config.mode if challenger_config.mode != "off" else "shadow")
+    percent = args.challenger_percent if args.challenger_percent is not None else challenger_config.traffic_percent
+    if not 0 <= percent <= 100:
+        raise LocalRunnerError(f"--challenger-percent must be from 0 to 100, got {percent:g}")
+    if not 0 <= args.capture_percentage <= 100:
+        raise LocalRunnerError(f"--capture-percentage must be from 0 to 100, got {args.capture_percentage:g}")
+    challenger = pick_version(registry, champion["ModelPackageGroupName"], args.challenger_version, True)
+    if challenger["ModelPackageVersion"] != args.challenger_version:
+        raise LocalRunnerError(f"--challenger-version {args.challenger_version}: no such version")
+    writers = None
+    if args.capture_dir is not None:
+        writers = variant_writers(args.capture_dir, args.env, args.capture_percentage)
+    if not reviews:
+        from tools.serve import DEFAULT_PORT
+
+        return serve_variants_until_stopped(
+            champion, challenger, args.port or DEFAULT_PORT, console, mode, percent, writers
+        )
+    from local_runner.serving import format_predictions, invoke
+
+    with serving_variants(champion, challenger, args.port, console, mode, percent, writers) as router:
+        status, body = invoke(router.url, json.dumps({"inputs": reviews}).encode(), "application/json")
+        if status != 200:
+            raise LocalRunnerError(f"the router answered {status}: {body.decode(errors='replace')[:500]}")
+        router.wait_for_mirrors(60)
+    console.print("Predictions (label, [class probabilities], review):")
+    for line in format_predictions(reviews, json.loads(body)):
+        console.print(line)
+    return 0
+
+
+def _compare(args, console: Console) -> int:
+    from local_runner.comparison import CompareRequest, run_compare, summary_lines
+    from local_runner.definition import parse_assignments
+    from local_runner.executor import parse_datetime
+
+    try:
+        window_end = parse_datetime(args.window_end) if args.window_end else None
+    except ValueError as error:
+        raise LocalRunnerError(f"--window-end: {error}") from None
+    if args.window_hours is not None and args.window_hours < 1:
+        raise LocalRunnerError("--window-hours must be at least 1")
+    request = CompareRequest(
+        root=args.root,
+        capture_dir=args.capture_dir,
+        environment=args.env,
+        ground_truth=args.ground_truth,
+        window_hours=args.window_hours,
+        window_end=window_end,
+        mode=args.mode,
+        params=parse_assignments(args.param),
+        registry=args.registry,
+        execution_id=args.execution_id,
+        verbose=args.verbose,
+    )
+    outcome = run_compare(request, console)
+    result = outcome.result
+    console.print("")
+    console.print(f"Execution {result.execution_id} {result.status} in {result.ended - result.started:.1f} s")
+    console.print(f"  run folder: {outcome.run_dir}")
+    if result.status != "Succeeded":
+        print(f"comparison execution {result.status.lower()}: {result.failure_reason}", file=sys.stderr, flush=True)
+        return 1
+    for line in summary_lines(outcome.report_dir):
         console.print(line)
     return 0
 
@@ -453,6 +635,7 @@ COMMANDS = {
     "list": _list,
     "serve": _serve,
     "monitor": _monitor,
+    "compare": _compare,
     "definition": _definition,
 }
 

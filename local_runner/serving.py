@@ -2,7 +2,9 @@
 toolkit and model server on 127.0.0.1), like an endpoint deployed from the registry would.
 
 With a capture writer, callers talk to a capture router (local_runner/capture.py) in front of
-the server, which records every invocation as the endpoint's data capture does.
+the server, which records every invocation as the endpoint's data capture does. With a
+challenger, two servers sit behind a variant router (local_runner/variant_router.py): shadow
+or A/B, each variant captured in its own folder.
 
 Only an Approved version is served unless another status is asked for explicitly: that is
 what the approval gate means in the real system (the serving side deploys approved packages).
@@ -26,6 +28,7 @@ from local_runner.capture import CaptureRouter, CaptureWriter
 from local_runner.errors import RegistryError
 from local_runner.registry import LocalRegistry
 from local_runner.step_environment import Console
+from local_runner.variant_router import CHALLENGER, CHAMPION, VARIANTS, VariantRouter
 
 
 def pick_version(registry: LocalRegistry, group: str | None, version: int | None, allow_unapproved: bool) -> dict:
@@ -160,3 +163,111 @@ def format_predictions(reviews: list[str], predictions: list[dict]) -> list[str]
         probabilities = " ".join(f"{k[:3]} {v:.2f}" for k, v in (answer.get("probabilities") or {}).items())
         lines.append(f"  {answer.get('label', '?'):>8}  [{probabilities}]  {short!r}")
     return lines
+
+
+def _start_both(servers: list) -> None:
+    """Start the servers side by side (each start waits for a real answer); on any failure stop all."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(len(servers)) as pool:
+        failures = [error for error in pool.map(_start_or_error, servers) if error is not None]
+    if failures:
+        for server in servers:
+            server.stop()
+        raise failures[0]
+
+
+def _start_or_error(server) -> BaseException | None:
+    try:
+        server.start(timeout=180)
+    except BaseException as error:  # raised by the caller once both starts have ended
+        return error
+    return None
+
+
+@contextmanager
+def serving_variants(
+    champion: dict,
+    challenger: dict,
+    port: int | None,
+    console: Console,
+    mode: str,
+    percent: float,
+    writers: dict[str, CaptureWriter] | None = None,
+) -> Iterator[VariantRouter]:
+    """Two toolkit servers (the champion's and the challenger's model.tar.gz) behind a
+    ``VariantRouter`` on ``port`` (0 or None: a free one) while the block runs; yields the router.
+    Leaving the block lets mirrored requests end, then stops the router and both process groups."""
+    from tools.serve import LocalServer, free_port
+
+    packages = {CHAMPION: champion, CHALLENGER: challenger}
+    ports: list[int] = []
+    while len(ports) < 2:
+        candidate = free_port()
+        if candidate not in ports:
+            ports.append(candidate)
+    run_dirs = {variant: Path(tempfile.mkdtemp(prefix=f"serve-{variant[:5].lower()}-")) for variant in packages}
+    servers = {
+        variant: LocalServer(model_path(package), run_dirs[variant], server_port)
+        for (variant, package), server_port in zip(packages.items(), ports, strict=True)
+    }
+    for variant, package in packages.items():
+        console.print(
+            f"{variant:<10} {package['ModelPackageGroupName']} version {package['ModelPackageVersion']}"
+            f" ({package['ModelApprovalStatus']}): toolkit + multi-model-server on {servers[variant].url}"
+            f" (log: {run_dirs[variant] / 'server.log'})"
+        )
+    if champion.get("ModelPackageVersion") == challenger.get("ModelPackageVersion"):
+        console.print("  note: the challenger is the champion's own version (both variants answer alike)")
+    _start_both(list(servers.values()))
+    try:
+        with VariantRouter(
+            servers[CHAMPION].url, servers[CHALLENGER].url, mode, percent, writers, port=port or 0
+        ) as router:
+            share = "mirrored to" if mode == "shadow" else "answered by"
+            console.print(f"  {mode}: {router.url}; {percent:g} % of requests {share} {CHALLENGER}")
+            if writers:
+                first = writers[CHAMPION]
+                console.print(
+                    f"  data capture on: {first.percentage:g} % of invocations into"
+                    f" {first.folder.parent}/{{{','.join(writers)}}}/yyyy/mm/dd/hh/"
+                )
+            yield router
+        console.print(f"  {router.summary()}")
+    finally:
+        for server in servers.values():
+            server.stop()
+    console.print("  both servers stopped (their whole process groups)")
+    for run_dir in run_dirs.values():
+        shutil.rmtree(run_dir, ignore_errors=True)
+
+
+def serve_variants_until_stopped(
+    champion: dict, challenger: dict, port: int, console: Console, mode: str, percent: float, writers=None
+) -> int:
+    """``serve_until_stopped`` for a champion and a challenger behind the variant router."""
+    stop_signals = (signal.SIGINT, signal.SIGTERM)
+    previous = {sig: signal.getsignal(sig) for sig in stop_signals}
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
+    try:
+        with serving_variants(champion, challenger, port, console, mode, percent, writers) as router:
+            stop = threading.Event()
+            for sig in stop_signals:
+                signal.signal(sig, lambda *_: stop.set())
+            console.print(f"serving on {router.url} (GET /ping, POST /invocations); Ctrl-C stops")
+            while not stop.wait(0.5):
+                pass
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    console.print("stopped")
+    return 0
+
+
+def variant_writers(capture_dir: Path, environment: str, percentage: float) -> dict[str, CaptureWriter]:
+    """One writer per variant, as the environment's endpoint captures: <dir>/<endpoint>/<variant>/..."""
+    from local_runner.definition import load_environment_config
+
+    endpoint = load_environment_config(environment).endpoint_name
+    root = Path(capture_dir).resolve()
+    return {variant: CaptureWriter(root, endpoint, variant, percentage=percentage) for variant in VARIANTS}
