@@ -17,24 +17,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sagemaker.processing import ProcessingOutput, Processor
 from sagemaker.workflow.execution_variables import ExecutionVariables
-from sagemaker.workflow.functions import Join
 from sagemaker.workflow.parameters import ParameterFloat, ParameterInteger, ParameterString
 from sagemaker.workflow.pipeline import Pipeline
-from sagemaker.workflow.pipeline_definition_config import PipelineDefinitionConfig
-from sagemaker.workflow.steps import ProcessingStep
 
 from infra.config import EnvironmentConfig
-from infra.pipeline.network import JobNetwork, processing_network
-from infra.pipeline.retries import JOB_RETRIES
-from infra.pipeline.sdk_session import offline_pipeline_session
-from infra.pipeline.step_helpers import PROCESSING_ROOT, code_input, script_entrypoint
+from infra.pipeline.capture_job_step import CaptureJobTargets, capture_job_pipeline
+from infra.pipeline.network import JobNetwork
 
 MONITOR_STEP = "DriftMonitor"
 SERVED = "served"  # ReferenceUri: the reference of whatever package the endpoint serves now
 NONE = "none"
-REPORT_DIR = f"{PROCESSING_ROOT}/report"
 METRICS_NAMESPACE_SUFFIX = "Monitoring"
 
 
@@ -89,29 +82,17 @@ def build_monitor_pipeline(
 ) -> Pipeline:
     """``capture_uri``: the endpoint's capture prefix (s3://.../datacapture/<endpoint>);
     ``reports_uri``: where the dated report folders go; ``image_uri``: containers/monitor."""
-    session = offline_pipeline_session(config.region, work_bucket)
     params = monitor_parameters(config, capture_uri)
-    processor = Processor(
-        role=role_arn,
-        image_uri=image_uri,
+    targets = CaptureJobTargets(role_arn, code_uri, image_uri, reports_uri, kms_key_arn, work_bucket, network)
+    return capture_job_pipeline(
+        config,
+        targets,
+        pipeline_name=config.monitor_pipeline_name,
+        step_name=MONITOR_STEP,
+        script="monitor.py",
+        job_prefix=monitor_job_prefix(config),
         instance_type=params.instance_type,
-        instance_count=1,  # the window is sampled to a bounded size: one instance is enough
-        entrypoint=script_entrypoint("monitor.py"),
-        volume_kms_key=kms_key_arn,
-        output_kms_key=kms_key_arn,
-        base_job_name=monitor_job_prefix(config),
-        env={"AWS_DEFAULT_REGION": config.region},
-        max_runtime_in_seconds=3600,
-        # Not isolated: it calls SSM, SageMaker, S3 and CloudWatch (through the VPC endpoints).
-        network_config=processing_network(network, isolated=False),
-        sagemaker_session=session,
-    )
-    args = processor.run(
-        inputs=[code_input(code_uri)],
-        # A Join: the SDK parses a plain string destination as a URL, which a CDK token breaks.
-        outputs=[
-            ProcessingOutput(output_name="report", source=REPORT_DIR, destination=Join(on="", values=[reports_uri]))
-        ],
+        parameters=params.all(),
         arguments=[
             "--capture-uri",
             params.capture_uri,
@@ -137,17 +118,5 @@ def build_monitor_pipeline(
             metrics_namespace(config),
             "--publish-metrics",
             params.publish_metrics,
-            "--report-dir",
-            REPORT_DIR,
         ],
-    )
-    step = ProcessingStep(MONITOR_STEP, step_args=args, retry_policies=JOB_RETRIES)
-    return Pipeline(
-        name=config.monitor_pipeline_name,
-        parameters=params.all(),
-        steps=[step],
-        sagemaker_session=session,
-        # Jobs are named <prefix>-monitor-<id>: the role is scoped to this environment's jobs.
-        pipeline_definition_config=PipelineDefinitionConfig(use_custom_job_prefix=True),
-        pipeline_experiment_config=None,
     )
