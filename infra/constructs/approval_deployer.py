@@ -51,6 +51,8 @@ class ApprovalDeployer(Construct):
             self,
             "Function",
             name="deploy_model",
+            # A fixed name: operators invoke it (python -m tools.challenger end --env dev ...).
+            function_name=f"{config.prefix}-deploy-model",
             key=key,
             removal_policy=removal_policy(config),
             environment={

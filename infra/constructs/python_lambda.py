@@ -64,6 +64,7 @@ class PythonLambda(Construct):
     ``key`` also encrypts its environment variables. With ``vpc`` it runs in that VPC (in
     ``vpc_subnets``, behind ``security_groups`` or one CDK creates), its role allowed the
     ENI actions Lambda needs; without, it runs outside any VPC, acknowledged in the template.
+    ``function_name``: a fixed name where operators invoke the function (default: generated).
     """
 
     def __init__(
@@ -78,6 +79,7 @@ class PythonLambda(Construct):
         vpc: ec2.IVpc | None = None,
         vpc_subnets: ec2.SubnetSelection | None = None,
         security_groups: Sequence[ec2.ISecurityGroup] | None = None,
+        function_name: str | None = None,
     ):
         """``removal_policy``: of its log group (the environment's: logs outlive a stack in prod)."""
         if vpc is None and (vpc_subnets is not None or security_groups is not None):
@@ -110,6 +112,7 @@ class PythonLambda(Construct):
             self.function = lambda_.Function(
                 self,
                 "Function",
+                function_name=function_name,
                 runtime=lambda_.Runtime.PYTHON_3_14,
                 handler="handler.handler",
                 code=lambda_.Code.from_asset(str(bundle)),

@@ -43,6 +43,7 @@ def test_deployer_function_settings(templates):
         "AWS::Lambda::Function",
         {
             "Runtime": "python3.14",
+            "FunctionName": "roberta-sentiment-dev-deploy-model",  # what tools.challenger invokes
             "Environment": {
                 "Variables": {
                     "MODEL_PACKAGE_GROUP_NAME": "roberta-sentiment-dev-sentiment",
