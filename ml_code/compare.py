@@ -42,11 +42,9 @@ if __package__ in (None, ""):
 from ml_code.monitoring import capture, comparison, ground_truth, metrics
 from ml_code.monitoring.capture import HOUR_FORMAT
 from ml_code.monitoring.comparison import CHALLENGER, CHAMPION, ROLES, SHADOW
+from ml_code.monitoring.job_args import NONE, add_capture_job_args, flag
 
 LOG = logging.getLogger("ml_code.compare")
-PROCESSING = Path("/opt/ml/processing")
-NONE = "none"
-DEFAULT_NAMESPACE = "roberta-sentiment/Monitoring"
 # A day: an hour of a 10 % shadow share holds too few labelled requests to tell two models apart.
 DEFAULT_WINDOW_HOURS = 24
 DEFAULT_MIN_LABELLED = 200
@@ -64,30 +62,16 @@ class CompareError(ValueError):
     """Nothing usable to compare; the message says why."""
 
 
-def _flag(value: str) -> bool:
-    if value.lower() not in ("true", "false"):
-        raise argparse.ArgumentTypeError(f"{value!r} is not true or false")
-    return value.lower() == "true"
-
-
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_capture_job_args(parser, window_hours=DEFAULT_WINDOW_HOURS, endpoint_name=None)
     add = parser.add_argument
-    add("--capture-uri", required=True, help="the endpoint's capture prefix, <prefix>/<endpoint> (s3:// or folder)")
-    add("--window-end", default=None, help="ISO 8601 UTC end of the window (default: now)")
-    add("--window-hours", type=int, default=DEFAULT_WINDOW_HOURS, help=f"(default {DEFAULT_WINDOW_HOURS})")
     add("--mode", choices=comparison.MODES, default=SHADOW, help="shadow (pairs) or ab (disjoint traffic)")
     add("--champion-variant", default="AllTraffic", help="(default AllTraffic)")
     add("--challenger-variant", default="Challenger", help="(default Challenger)")
-    add("--ground-truth-uri", default=NONE, help='ground-truth prefix (s3:// or folder), or "none" (default)')
     add("--recommend-margin", type=float, default=None, help="accuracy margin for recommending the challenger")
     add("--recommend-min-labelled", type=int, default=DEFAULT_MIN_LABELLED, help="labelled texts needed on each side")
-    add("--cloudwatch", type=_flag, default=False, help="true: error rate and latency from CloudWatch (default false)")
-    add("--endpoint-name", default=None, help="endpoint (default: the capture URI's last part)")
-    add("--report-dir", type=Path, default=PROCESSING / "report", help="(default: /opt/ml/processing/report)")
-    add("--metrics-namespace", default=DEFAULT_NAMESPACE, help=f"(default {DEFAULT_NAMESPACE})")
-    add("--publish-metrics", type=_flag, default=False, help="true: put the metrics to CloudWatch (default false)")
-    add("--exit-message-file", type=Path, default=Path("/opt/ml/output/message"), help="SageMaker's failure reason")
+    add("--cloudwatch", type=flag, default=False, help="true: error rate and latency from CloudWatch (default false)")
     args = parser.parse_args(argv)
     if args.window_hours < 1:
         parser.error("--window-hours must be at least 1")

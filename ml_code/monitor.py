@@ -39,15 +39,13 @@ if __package__ in (None, ""):
 
 from ml_code.monitoring import capture, drift, ground_truth, metrics, reference
 from ml_code.monitoring.capture import HOUR_FORMAT, Reservoir
+from ml_code.monitoring.job_args import NONE, add_capture_job_args
 
 LOG = logging.getLogger("ml_code.monitor")
-PROCESSING = Path("/opt/ml/processing")
-NONE = "none"
 # 5,000 texts (as many as the reference, ml_code/baseline.py): a distance's sampling noise stays
 # near 0.01-0.02, well under the 0.1 drift threshold, and the text domain classifier trains in
 # seconds; memory stays a few hundred MB whatever the traffic.
 DEFAULT_MAX_RECORDS = 5000
-DEFAULT_NAMESPACE = "roberta-sentiment/Monitoring"
 # Always in report.json's counts, 0 when nothing of the kind happened (capture.py, ground_truth.py).
 COUNTS = (
     "variants",
@@ -71,31 +69,17 @@ class MonitorError(ValueError):
     """Nothing usable to judge; the message says why."""
 
 
-def _flag(value: str) -> bool:
-    if value.lower() not in ("true", "false"):
-        raise argparse.ArgumentTypeError(f"{value!r} is not true or false")
-    return value.lower() == "true"
-
-
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_capture_job_args(parser, window_hours=1, endpoint_name="endpoint")
     add = parser.add_argument
-    add("--capture-uri", required=True, help="the endpoint's capture prefix (s3://bucket/prefix/<endpoint> or folder)")
-    add("--window-end", default=None, help="ISO 8601 UTC end of the window (default: now)")
-    add("--window-hours", type=int, default=1, help="whole hours in the window (default 1)")
     add("--reference-uri", required=True, help='reference folder or reference.csv (s3:// or local), or "served"')
     add("--served-package-parameter", default="", help='SSM parameter holding the served package ARN ("served")')
     add("--evaluation-uri", default=None, help="evaluation.json (optional; with served: the package's)")
-    add("--ground-truth-uri", default=NONE, help='ground-truth prefix (s3:// or folder), or "none" (default)')
     add("--ground-truth-hours", type=int, default=24, help="hours of predictions joined with labels (default 24)")
-    add("--report-dir", type=Path, default=PROCESSING / "report", help="(default: /opt/ml/processing/report)")
-    add("--endpoint-name", default="endpoint", help="metric dimension Endpoint")
-    add("--metrics-namespace", default=DEFAULT_NAMESPACE, help=f"(default {DEFAULT_NAMESPACE})")
-    add("--publish-metrics", type=_flag, default=False, help="true: put the metrics to CloudWatch (default false)")
     add("--drift-threshold", type=float, default=0.1, help="numerical/categorical drift threshold (default 0.1)")
     add("--max-records", type=int, default=DEFAULT_MAX_RECORDS, help=f"texts sampled (default {DEFAULT_MAX_RECORDS})")
     add("--accuracy-margin", type=float, default=None, help="tolerated accuracy drop (informational in the report)")
-    add("--exit-message-file", type=Path, default=Path("/opt/ml/output/message"), help="SageMaker's failure reason")
     args = parser.parse_args(argv)
     if args.window_hours < 1 or args.ground_truth_hours < 1 or args.max_records < 1:
         parser.error("--window-hours, --ground-truth-hours and --max-records must be at least 1")
