@@ -7,5 +7,6 @@ processing script, infra's drift alarms, the monitoring job) imports its feature
 The job's modules: ``storage`` (s3:// or local reads), ``capture`` (the window, streamed and
 sampled), ``reference`` (the served package's reference), ``ground_truth`` (labels joined by
 inference id), ``drift`` (Evidently reports), ``metrics`` (CloudWatch MetricData).
-``comparison`` is the champion/challenger comparison (ml_code/compare.py) built on the same parts.
+``comparison`` is the champion/challenger comparison (ml_code/compare.py) built on the same parts;
+``job_args`` holds the command-line arguments both jobs share.
 """
