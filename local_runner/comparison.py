@@ -28,15 +28,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from local_runner.definition import LOCAL_ACCOUNT, load_environment_config, resolve_parameters
+from local_runner.definition import LOCAL_ACCOUNT, load_environment_config
 from local_runner.errors import LocalRunnerError
-from local_runner.executor import ExecutionResult, PipelineExecution
-from local_runner.local_s3 import LocalS3
-from local_runner.monitoring import MONITORING_BUCKET, NONE, _hour_folder, capture_folder
-from local_runner.processes import python_shim
-from local_runner.registry import LocalRegistry
+from local_runner.executor import ExecutionResult
+from local_runner.monitoring import MONITORING_BUCKET, NONE, _hour_folder, capture_folder, prepare_capture_run
 from local_runner.report import write_run_files
-from local_runner.runner import new_execution_id, registry_path, stage_code
 from local_runner.step_environment import Console
 
 MODES = ("shadow", "ab")
@@ -145,32 +141,22 @@ def run_compare(request: CompareRequest, console: Console) -> CompareOutcome:
     }
     if request.window_hours is not None:
         overrides["WindowHours"] = str(request.window_hours)
-    parameters, overridden = resolve_parameters(built.definition, overrides)
-
-    execution_id = request.execution_id or "compare-" + new_execution_id()
-    run_dir = (Path(request.root) / "runs" / execution_id).resolve()
-    if run_dir.exists():
-        raise LocalRunnerError(f"run folder {run_dir} exists already: choose another --execution-id")
-    run_dir.mkdir(parents=True)
-    (run_dir / "definition.json").write_text(json.dumps(built.definition, indent=2))
-
-    config = load_environment_config(request.environment)
-    execution = PipelineExecution(
-        built.definition,
+    run = prepare_capture_run(
+        root=request.root,
+        registry=request.registry,
+        environment=request.environment,
+        execution_id=request.execution_id,
+        id_prefix="compare",
+        definition=built.definition,
         pipeline_name=built.pipeline_name,
-        execution_id=execution_id,
-        run_dir=run_dir,
-        parameters=parameters,
-        registry=LocalRegistry(registry_path(request.root, request.registry).resolve()),
-        region=config.region,
-        account=LOCAL_ACCOUNT,
-        bin_dir=python_shim(run_dir / "bin"),
-        console=console,
+        overrides=overrides,
         host_paths=tuple(str(p) for p in (capture, ground_truth) if p is not None),
-        start_time=request.window_end,
+        window_end=request.window_end,
+        console=console,
     )
-    s3 = LocalS3(run_dir / "s3")
-    code = stage_code(s3)
+    execution, run_dir, s3, code = run.execution, run.run_dir, run.s3, run.code
+    execution_id = run_dir.name
+    parameters, overridden = run.parameters, run.overridden
     variants = sorted(p.name for p in capture.iterdir() if p.is_dir())
 
     source = f"infra.pipeline.compare_definition.build_compare_pipeline, {request.environment} config"

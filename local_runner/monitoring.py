@@ -143,6 +143,62 @@ def approved_reference(registry: LocalRegistry, group: str | None) -> tuple[Path
     return path, f"{group} version {version} (Approved): {uri}"
 
 
+@dataclass
+class CaptureRun:
+    """A capture job's local execution, ready to run: parameters resolved, run folder made,
+    code staged into its local S3."""
+
+    execution: PipelineExecution
+    run_dir: Path
+    s3: LocalS3
+    code: str
+    parameters: dict
+    overridden: set
+
+
+def prepare_capture_run(
+    *,
+    root: Path,
+    registry: Path | None,
+    environment: str,
+    execution_id: str | None,
+    id_prefix: str,
+    definition: dict,
+    pipeline_name: str,
+    overrides: dict,
+    host_paths: tuple[str, ...],
+    window_end: datetime | None,
+    console: Console,
+) -> CaptureRun:
+    """The part of ``monitor`` and ``compare`` that is the same: ``host_paths`` are folders
+    passed as parameters (never container paths, even under /tmp); ``window_end`` sets the
+    execution's start time, so the window."""
+    parameters, overridden = resolve_parameters(definition, overrides)
+    execution_id = execution_id or f"{id_prefix}-" + new_execution_id()
+    run_dir = (Path(root) / "runs" / execution_id).resolve()
+    if run_dir.exists():
+        raise LocalRunnerError(f"run folder {run_dir} exists already: choose another --execution-id")
+    run_dir.mkdir(parents=True)
+    (run_dir / "definition.json").write_text(json.dumps(definition, indent=2))
+    config = load_environment_config(environment)
+    execution = PipelineExecution(
+        definition,
+        pipeline_name=pipeline_name,
+        execution_id=execution_id,
+        run_dir=run_dir,
+        parameters=parameters,
+        registry=LocalRegistry(registry_path(root, registry).resolve()),
+        region=config.region,
+        account=LOCAL_ACCOUNT,
+        bin_dir=python_shim(run_dir / "bin"),
+        console=console,
+        host_paths=host_paths,
+        start_time=window_end,
+    )
+    s3 = LocalS3(run_dir / "s3")
+    return CaptureRun(execution, run_dir, s3, stage_code(s3), parameters, set(overridden))
+
+
 def run_monitor(request: MonitorRequest, console: Console) -> MonitorOutcome:
     built = build_local_monitor_definition(request.environment)
     capture = capture_folder(request.capture_dir, built.endpoint_name)
@@ -168,33 +224,22 @@ def run_monitor(request: MonitorRequest, console: Console) -> MonitorOutcome:
     }
     if request.window_hours is not None:
         overrides["WindowHours"] = str(request.window_hours)
-    parameters, overridden = resolve_parameters(built.definition, overrides)
-
-    execution_id = request.execution_id or "monitor-" + new_execution_id()
-    run_dir = (Path(request.root) / "runs" / execution_id).resolve()
-    if run_dir.exists():
-        raise LocalRunnerError(f"run folder {run_dir} exists already: choose another --execution-id")
-    run_dir.mkdir(parents=True)
-    (run_dir / "definition.json").write_text(json.dumps(built.definition, indent=2))
-
-    config = load_environment_config(request.environment)
-    execution = PipelineExecution(
-        built.definition,
+    run = prepare_capture_run(
+        root=request.root,
+        registry=request.registry,
+        environment=request.environment,
+        execution_id=request.execution_id,
+        id_prefix="monitor",
+        definition=built.definition,
         pipeline_name=built.pipeline_name,
-        execution_id=execution_id,
-        run_dir=run_dir,
-        parameters=parameters,
-        registry=LocalRegistry(registry_path(request.root, request.registry).resolve()),
-        region=config.region,
-        account=LOCAL_ACCOUNT,
-        bin_dir=python_shim(run_dir / "bin"),
-        console=console,
-        # Host folders passed as parameters: never container paths, even under /tmp.
+        overrides=overrides,
         host_paths=tuple(str(p) for p in (capture, reference, ground_truth) if p is not None),
-        start_time=request.window_end,
+        window_end=request.window_end,
+        console=console,
     )
-    s3 = LocalS3(run_dir / "s3")
-    code = stage_code(s3)
+    execution, run_dir, s3, code = run.execution, run.run_dir, run.s3, run.code
+    execution_id = run_dir.name
+    parameters, overridden = run.parameters, run.overridden
 
     source = f"infra.pipeline.monitor_definition.build_monitor_pipeline, {request.environment} config"
     console.print(f"Local execution {execution_id} of pipeline {built.pipeline_name} ({source})")
