@@ -185,6 +185,32 @@ def unreachable(message: str) -> Answer:
     return 502, {"Content-Type": "application/json"}, json.dumps({"message": message}).encode()
 
 
+CHUNKED_REFUSAL = b'{"message": "send a Content-Length (the SageMaker runtime requires one)"}'
+
+
+def is_chunked(handler: BaseHTTPRequestHandler) -> bool:
+    """A chunked request body, which the SageMaker runtime refuses too (411)."""
+    return "chunked" in handler.headers.get("Transfer-Encoding", "").lower()
+
+
+def send_answer(
+    handler: BaseHTTPRequestHandler, status: int, body: bytes, headers=None, extra: dict[str, str] | None = None
+) -> None:
+    """The upstream's answer to the caller: its headers but hop-by-hop ones (and those ``extra``
+    replaces), a fresh Content-Length, and the connection closed after it."""
+    replaced = {key.lower() for key in extra or {}}
+    handler.send_response_only(status)
+    for key, value in (headers or {}).items():
+        if key.lower() not in HOP_BY_HOP and key.lower() not in replaced:
+            handler.send_header(key, value)
+    for key, value in (extra or {}).items():
+        handler.send_header(key, value)
+    handler.send_header("Content-Length", str(len(body)))
+    handler.send_header("Connection", "close")
+    handler.end_headers()
+    handler.wfile.write(body)
+
+
 class _Handler(BaseHTTPRequestHandler):
     server: _RouterServer
     server_version = "local-capture-router"
@@ -197,8 +223,8 @@ class _Handler(BaseHTTPRequestHandler):
         self._answer(status, answer, headers)
 
     def do_POST(self):
-        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
-            self._answer(411, b'{"message": "send a Content-Length (the SageMaker runtime requires one)"}')
+        if is_chunked(self):
+            self._answer(411, CHUNKED_REFUSAL)
             return
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         writer = self.server.writer
@@ -228,14 +254,7 @@ class _Handler(BaseHTTPRequestHandler):
             return unreachable(f"local capture router: model server unreachable: {error}")
 
     def _answer(self, status: int, body: bytes, headers=None) -> None:
-        self.send_response_only(status)
-        for key, value in (headers or {}).items():
-            if key.lower() not in HOP_BY_HOP:
-                self.send_header(key, value)
-        self.send_header("Content-Length", str(len(body)))
-        self.send_header("Connection", "close")
-        self.end_headers()
-        self.wfile.write(body)
+        send_answer(self, status, body, headers)
 
 
 class _RouterServer(ThreadingHTTPServer):

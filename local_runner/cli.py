@@ -541,9 +541,8 @@ def _serve_challenger(args, console: Console, registry, champion: dict, reviews:
     return 0
 
 
-def _compare(args, console: Console) -> int:
-    from local_runner.comparison import CompareRequest, run_compare, summary_lines
-    from local_runner.definition import parse_assignments
+def _window_end(args):
+    """--window-end parsed (None: now), after checking --window-hours; monitor and compare."""
     from local_runner.executor import parse_datetime
 
     try:
@@ -552,6 +551,29 @@ def _compare(args, console: Console) -> int:
         raise LocalRunnerError(f"--window-end: {error}") from None
     if args.window_hours is not None and args.window_hours < 1:
         raise LocalRunnerError("--window-hours must be at least 1")
+    return window_end
+
+
+def _report_capture_run(outcome, kind: str, summary_lines, console: Console) -> int:
+    """The end of a monitor or compare run: status, run folder, the report's headline (exit 0)
+    or the job's failure reason (exit 1)."""
+    result = outcome.result
+    console.print("")
+    console.print(f"Execution {result.execution_id} {result.status} in {result.ended - result.started:.1f} s")
+    console.print(f"  run folder: {outcome.run_dir}")
+    if result.status != "Succeeded":
+        print(f"{kind} execution {result.status.lower()}: {result.failure_reason}", file=sys.stderr, flush=True)
+        return 1
+    for line in summary_lines(outcome.report_dir):
+        console.print(line)
+    return 0
+
+
+def _compare(args, console: Console) -> int:
+    from local_runner.comparison import CompareRequest, run_compare, summary_lines
+    from local_runner.definition import parse_assignments
+
+    window_end = _window_end(args)
     request = CompareRequest(
         root=args.root,
         capture_dir=args.capture_dir,
@@ -566,16 +588,7 @@ def _compare(args, console: Console) -> int:
         verbose=args.verbose,
     )
     outcome = run_compare(request, console)
-    result = outcome.result
-    console.print("")
-    console.print(f"Execution {result.execution_id} {result.status} in {result.ended - result.started:.1f} s")
-    console.print(f"  run folder: {outcome.run_dir}")
-    if result.status != "Succeeded":
-        print(f"comparison execution {result.status.lower()}: {result.failure_reason}", file=sys.stderr, flush=True)
-        return 1
-    for line in summary_lines(outcome.report_dir):
-        console.print(line)
-    return 0
+    return _report_capture_run(outcome, "comparison", summary_lines, console)
 
 
 def _definition(args, console: Console) -> int:
@@ -593,15 +606,9 @@ def _definition(args, console: Console) -> int:
 
 def _monitor(args, console: Console) -> int:
     from local_runner.definition import parse_assignments
-    from local_runner.executor import parse_datetime
     from local_runner.monitoring import MonitorRequest, run_monitor, summary_lines
 
-    try:
-        window_end = parse_datetime(args.window_end) if args.window_end else None
-    except ValueError as error:
-        raise LocalRunnerError(f"--window-end: {error}") from None
-    if args.window_hours is not None and args.window_hours < 1:
-        raise LocalRunnerError("--window-hours must be at least 1")
+    window_end = _window_end(args)
     request = MonitorRequest(
         root=args.root,
         capture_dir=args.capture_dir,
@@ -617,16 +624,7 @@ def _monitor(args, console: Console) -> int:
         verbose=args.verbose,
     )
     outcome = run_monitor(request, console)
-    result = outcome.result
-    console.print("")
-    console.print(f"Execution {result.execution_id} {result.status} in {result.ended - result.started:.1f} s")
-    console.print(f"  run folder: {outcome.run_dir}")
-    if result.status != "Succeeded":
-        print(f"monitoring execution {result.status.lower()}: {result.failure_reason}", file=sys.stderr, flush=True)
-        return 1
-    for line in summary_lines(outcome.report_dir):
-        console.print(line)
-    return 0
+    return _report_capture_run(outcome, "monitoring", summary_lines, console)
 
 
 COMMANDS = {

@@ -40,7 +40,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import SplitResult, urlsplit
 
 from local_runner.capture import (
-    HOP_BY_HOP,
+    CHUNKED_REFUSAL,
     HOST,
     INFERENCE_ID_HEADER,
     UPSTREAM_TIMEOUT,
@@ -48,6 +48,8 @@ from local_runner.capture import (
     CaptureWriter,
     capture_record,
     forward,
+    is_chunked,
+    send_answer,
     unreachable,
 )
 
@@ -85,8 +87,8 @@ class _Handler(BaseHTTPRequestHandler):
         self._answer(status, answer, headers, CHAMPION)
 
     def do_POST(self):
-        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
-            self._answer(411, b'{"message": "send a Content-Length (the SageMaker runtime requires one)"}')
+        if is_chunked(self):
+            self._answer(411, CHUNKED_REFUSAL)
             return
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         router = self.server.router
@@ -98,16 +100,7 @@ class _Handler(BaseHTTPRequestHandler):
         self._answer(status, answer, headers, variant)
 
     def _answer(self, status: int, body: bytes, headers=None, variant: str | None = None) -> None:
-        self.send_response_only(status)
-        for key, value in (headers or {}).items():
-            if key.lower() not in HOP_BY_HOP and key.lower() != INVOKED_VARIANT_HEADER.lower():
-                self.send_header(key, value)
-        if variant is not None:
-            self.send_header(INVOKED_VARIANT_HEADER, variant)
-        self.send_header("Content-Length", str(len(body)))
-        self.send_header("Connection", "close")
-        self.end_headers()
-        self.wfile.write(body)
+        send_answer(self, status, body, headers, {INVOKED_VARIANT_HEADER: variant} if variant is not None else None)
 
 
 class _VariantServer(ThreadingHTTPServer):
