@@ -30,8 +30,14 @@ from pathlib import Path
 
 from local_runner.definition import LOCAL_ACCOUNT, load_environment_config
 from local_runner.errors import LocalRunnerError
-from local_runner.executor import ExecutionResult
-from local_runner.monitoring import MONITORING_BUCKET, NONE, _hour_folder, capture_folder, prepare_capture_run
+from local_runner.monitoring import (
+    MONITORING_BUCKET,
+    NONE,
+    CaptureRunOutcome,
+    _hour_folder,
+    capture_folder,
+    prepare_capture_run,
+)
 from local_runner.report import write_run_files
 from local_runner.step_environment import Console
 
@@ -51,14 +57,6 @@ class CompareRequest:
     registry: Path | None = None
     execution_id: str | None = None
     verbose: bool = False
-
-
-@dataclass
-class CompareOutcome:
-    result: ExecutionResult
-    run_dir: Path
-    run_json: Path
-    report_dir: Path  # <reports>/<yyyy>/<mm>/<dd>/<hh>/ (may be missing when the job failed)
 
 
 @dataclass(frozen=True)
@@ -124,7 +122,7 @@ def build_local_compare_definition(environment: str = "dev", mode: str | None = 
     )
 
 
-def run_compare(request: CompareRequest, console: Console) -> CompareOutcome:
+def run_compare(request: CompareRequest, console: Console) -> CaptureRunOutcome:
     built = build_local_compare_definition(request.environment, request.mode)
     capture = capture_folder(request.capture_dir, built.endpoint_name)
     ground_truth = None
@@ -204,7 +202,7 @@ def run_compare(request: CompareRequest, console: Console) -> CompareOutcome:
         "run_dir": str(run_dir),
     }
     run_json, _ = write_run_files(result, run_dir, built.definition, extra)
-    return CompareOutcome(result, run_dir, run_json, report_dir)
+    return CaptureRunOutcome(result, run_dir, run_json, report_dir)
 
 
 def _figure(value, digits: int = 3) -> str:

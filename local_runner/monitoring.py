@@ -60,7 +60,9 @@ class MonitorRequest:
 
 
 @dataclass
-class MonitorOutcome:
+class CaptureRunOutcome:
+    """What a local monitor or compare run left: its result, folder, run.json, report folder."""
+
     result: ExecutionResult
     run_dir: Path
     run_json: Path
@@ -199,7 +201,7 @@ def prepare_capture_run(
     return CaptureRun(execution, run_dir, s3, stage_code(s3), parameters, set(overridden))
 
 
-def run_monitor(request: MonitorRequest, console: Console) -> MonitorOutcome:
+def run_monitor(request: MonitorRequest, console: Console) -> CaptureRunOutcome:
     built = build_local_monitor_definition(request.environment)
     capture = capture_folder(request.capture_dir, built.endpoint_name)
     if request.reference is not None:
@@ -282,7 +284,7 @@ def run_monitor(request: MonitorRequest, console: Console) -> MonitorOutcome:
         "run_dir": str(run_dir),
     }
     run_json, _ = write_run_files(result, run_dir, built.definition, extra)
-    return MonitorOutcome(result, run_dir, run_json, report_dir)
+    return CaptureRunOutcome(result, run_dir, run_json, report_dir)
 
 
 def _hour_folder(start_datetime: str) -> str:
