@@ -34,12 +34,13 @@ import time
 from collections import Counter
 from datetime import timedelta
 from pathlib import Path
+from typing import NoReturn
 
 if __package__ in (None, ""):
     # Run as a script inside a SageMaker container: make the `ml_code` package importable.
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from ml_code.monitoring import capture, comparison, ground_truth, metrics
+from ml_code.monitoring import capture, comparison, ground_truth, job_args, metrics
 from ml_code.monitoring.capture import HOUR_FORMAT
 from ml_code.monitoring.comparison import CHALLENGER, CHAMPION, ROLES, SHADOW
 from ml_code.monitoring.job_args import NONE, add_capture_job_args, flag
@@ -126,12 +127,8 @@ def write_outputs(folder: Path, report: dict, metric_data: dict) -> None:
     (folder / "metrics.json").write_text(json.dumps(metric_data, indent=1) + "\n")
 
 
-def fail(args: argparse.Namespace, error: Exception) -> None:
-    line = " ".join(str(error).split())
-    print(f"compare: {line}", flush=True)
-    if args.exit_message_file.parent.is_dir():
-        args.exit_message_file.write_text(line[:1024], encoding="utf-8")
-    raise SystemExit(f"compare: {line}")
+def fail(args: argparse.Namespace, error: Exception) -> NoReturn:
+    job_args.fail("compare", args.exit_message_file, error)
 
 
 def run(args: argparse.Namespace) -> dict:

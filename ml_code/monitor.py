@@ -32,12 +32,13 @@ import sys
 import time
 from collections import Counter
 from pathlib import Path
+from typing import NoReturn
 
 if __package__ in (None, ""):
     # Run as a script inside a SageMaker container: make the `ml_code` package importable.
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from ml_code.monitoring import capture, drift, ground_truth, metrics, reference
+from ml_code.monitoring import capture, drift, ground_truth, job_args, metrics, reference
 from ml_code.monitoring.capture import HOUR_FORMAT, Reservoir
 from ml_code.monitoring.job_args import NONE, add_capture_job_args
 
@@ -176,12 +177,8 @@ def write_outputs(folder: Path, report: dict, snapshots: dict, metric_data: dict
     (folder / "metrics.json").write_text(json.dumps(metric_data, indent=1) + "\n")
 
 
-def fail(args: argparse.Namespace, error: Exception) -> None:
-    line = " ".join(str(error).split())
-    print(f"monitor: {line}", flush=True)
-    if args.exit_message_file.parent.is_dir():
-        args.exit_message_file.write_text(line[:1024], encoding="utf-8")
-    raise SystemExit(f"monitor: {line}")
+def fail(args: argparse.Namespace, error: Exception) -> NoReturn:
+    job_args.fail("monitor", args.exit_message_file, error)
 
 
 def run(args: argparse.Namespace) -> dict:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import NoReturn
 
 PROCESSING = Path("/opt/ml/processing")
 NONE = "none"
@@ -34,3 +35,12 @@ def add_capture_job_args(parser: argparse.ArgumentParser, *, window_hours: int, 
     add("--metrics-namespace", default=DEFAULT_NAMESPACE, help=f"(default {DEFAULT_NAMESPACE})")
     add("--publish-metrics", type=flag, default=False, help="true: put the metrics to CloudWatch (default false)")
     add("--exit-message-file", type=Path, default=Path("/opt/ml/output/message"), help="SageMaker's failure reason")
+
+
+def fail(job: str, exit_message_file: Path, error: Exception) -> NoReturn:
+    """Stop the job with one line: printed, and written as SageMaker's ExitMessage (1 KB at most)."""
+    line = " ".join(str(error).split())
+    print(f"{job}: {line}", flush=True)
+    if exit_message_file.parent.is_dir():
+        exit_message_file.write_text(line[:1024], encoding="utf-8")
+    raise SystemExit(f"{job}: {line}")
