@@ -30,7 +30,7 @@ help:
 	@echo "make bench-serve  local server: one 64-text request vs 64 one-text requests, one-text p50/p99 latency"
 	@echo "make bench-monitor  the Evidently monitoring job on N and 10N captured records: records/s, peak RSS (needs ../shared/data)"
 
-$(PY_STAMP): requirements.txt requirements-ml.txt requirements-dev.txt requirements-tools.txt containers/monitor/requirements.txt
+$(PY_STAMP): requirements.txt requirements-ml.txt requirements-dev.txt requirements-tools.txt containers/monitor/requirements.txt containers/training/requirements.txt
 	$(PYTHON) -c 'import sys; sys.exit("Python 3.11+ is required") if sys.version_info < (3, 11) else None'
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip

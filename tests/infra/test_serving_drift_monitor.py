@@ -189,8 +189,12 @@ def test_monitor_image_pins_match_the_local_environment():
         return found
 
     image = pins(root / "containers" / "monitor" / "requirements.txt")
-    local = {**pins(root / "requirements-ml.txt"), **pins(root / "requirements-tools.txt")}
-    assert {"evidently", "numpy", "pandas", "boto3"} <= set(image)
+    local = {
+        **pins(root / "requirements-ml.txt"),
+        **pins(root / "requirements-tools.txt"),
+        **pins(root / "containers" / "training" / "requirements.txt"),
+    }
+    assert {"evidently", "numpy", "pandas", "boto3", "mlflow-skinny", "sagemaker-mlflow"} <= set(image)
     for name in set(image) & set(local):
         assert image[name] == local[name], name
     assert "-r containers/monitor/requirements.txt" in (root / "requirements-ml.txt").read_text()
