@@ -8,6 +8,9 @@ Reads  SM_CHANNEL_TRAIN, SM_CHANNEL_VALIDATION: split folders (ml_code/common/sp
 Writes SM_MODEL_DIR: model, tokenizer and code/ (the inference handler), tarred by SageMaker
        SM_OUTPUT_DATA_DIR: training_history.json and training_curve.png for the run report
        --checkpoint_dir: Trainer checkpoints; a restart resumes from the latest complete one
+Tracks one MLflow run (ml_code/tracking, MLFLOW_TRACKING_URI): the effective configuration and
+input URIs as parameters, every Trainer log as curves, the training-health findings, the
+history and curve files; its id goes into SM_MODEL_DIR/tracking.json for Evaluate.
 """
 
 from __future__ import annotations
@@ -231,9 +234,8 @@ def build_trainer(args: argparse.Namespace, training_args, tokenizer, model, cal
 def train(args: argparse.Namespace, extra_callbacks: tuple = ()) -> dict:
     """Train, save the model artifact and the history; returns the history written to SM_OUTPUT_DATA_DIR."""
     import torch
-    from transformers import set_seed
 
-    from ml_code.training.callbacks import MetricLogCallback, TrainingProblemCallback
+    from ml_code.tracking import input_uris, start_step_run
 
     cuda = torch.cuda.is_available()
     training_args = training_arguments(args, cuda, cuda and torch.cuda.is_bf16_supported())
@@ -241,11 +243,21 @@ def train(args: argparse.Namespace, extra_callbacks: tuple = ()) -> dict:
     config = effective_configuration(args, source, training_args)
     if training_args.process_index == 0:
         LOG.info("effective configuration: %s", json.dumps(config, sort_keys=True))
+    with start_step_run("Train", primary=training_args.process_index == 0, params=config) as run:
+        run.log_params(input_uris())
+        history = _train_tracked(args, training_args, source, config, run, extra_callbacks)
+    return history
+
+
+def _train_tracked(args, training_args, source: str, config: dict, run, extra_callbacks: tuple) -> dict:
+    from transformers import set_seed
+
+    from ml_code.training.callbacks import MetricLogCallback, TrackingCallback, TrainingProblemCallback
 
     set_seed(args.seed)  # before the model: roberta-base's new classification head is drawn here
     tokenizer, model = load_model(source, args.max_seq_length)
     problem_callback = TrainingProblemCallback(stop_on_problem=args.stop_on_training_problem)
-    callbacks = [MetricLogCallback(), problem_callback, *extra_callbacks]
+    callbacks = [MetricLogCallback(), problem_callback, TrackingCallback(run), *extra_callbacks]
     trainer = build_trainer(args, training_args, tokenizer, model, callbacks)
 
     resume_from = latest_checkpoint(args.checkpoint_dir)
@@ -261,6 +273,7 @@ def train(args: argparse.Namespace, extra_callbacks: tuple = ()) -> dict:
         "log_history": trainer.state.log_history,
     }
     save_outputs(trainer, args, history)
+    track_outcome(run, history, args)
     LOG.info(
         "[summary] global_step=%d best_validation_accuracy=%s training_problems=%s",
         trainer.state.global_step,
@@ -283,6 +296,24 @@ def save_outputs(trainer, args: argparse.Namespace, history: dict) -> None:
     (args.output_data_dir / HISTORY_FILE).write_text(json.dumps(history, indent=2, default=str))
     plot_training_curve(history["log_history"], args.output_data_dir / CURVE_FILE)
     LOG.info("saved model to %s and history to %s", args.model_dir, args.output_data_dir)
+
+
+def track_outcome(run, history: dict, args: argparse.Namespace) -> None:
+    """The run's summary, health findings and files; its id beside the model for Evaluate (rank 0)."""
+    from ml_code.tracking import RUN_FILE
+    from ml_code.tracking.names import HEALTH_TAG
+
+    problems_found = history["training_problems"]
+    run.log_metrics({"best_validation_accuracy": history["best_validation_accuracy"]}, step=history["global_step"])
+    run.set_tags({HEALTH_TAG: ",".join(p["name"] for p in problems_found) or "ok"})
+    for problem in problems_found:
+        run.set_tags({f"training.problem.{problem['name']}": f"step {problem['step']}: {problem['detail']}"[:5000]})
+    run.log_artifact(args.output_data_dir / HISTORY_FILE)
+    run.log_artifact(args.output_data_dir / CURVE_FILE)
+    if int(os.environ.get("RANK", "0")) == 0:
+        args.model_dir.mkdir(parents=True, exist_ok=True)
+        record = {"run_id": run.run_id, "experiment": run.context.experiment, "tracking_uri": run.context.uri}
+        (args.model_dir / RUN_FILE).write_text(json.dumps(record, indent=2))
 
 
 def configure_logging() -> None:

@@ -77,3 +77,18 @@ class TrainingProblemCallback(TrainerCallback):
             LOG.warning("[training_problem] name=%s step=%d %s; %s", name, state.global_step, action, detail)
         if self.stop_on_problem:
             control.should_training_stop = True
+
+
+class TrackingCallback(TrainerCallback):
+    """Sends every training and validation log to the step's MLflow run as curves.
+
+    Keys as Trainer logs them (loss, learning_rate, grad_norm, eval_loss, eval_accuracy, ...),
+    x-axis the global step; ``epoch`` is logged beside them. Only the first process logs.
+    """
+
+    def __init__(self, run) -> None:
+        self.run = run  # ml_code.tracking.StepRun
+
+    def on_log(self, args, state, control, logs=None, **kwargs):
+        if state.is_world_process_zero and logs:
+            self.run.log_metrics(logs, step=state.global_step)
