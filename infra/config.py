@@ -50,6 +50,8 @@ _AZ = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d[a-z]$")
 _VPC_ID = re.compile(r"^vpc-[0-9a-f]{8,17}$")
 _SUBNET_ID = re.compile(r"^subnet-[0-9a-f]{8,17}$")
 _ROUTE_TABLE_ID = re.compile(r"^rtb-[0-9a-f]{8,17}$")
+# AWS::SageMaker::MlflowApp WeeklyMaintenanceWindowStart, UTC: e.g. Sun:03:00.
+_MAINTENANCE_WINDOW = re.compile(r"^(Mon|Tue|Wed|Thu|Fri|Sat|Sun):([01]\d|2[0-3]):[0-5]\d$")
 # Athena refuses a per-query cutoff below 10 MB.
 _MIN_ATHENA_CUTOFF = 10 * 1024 * 1024
 
@@ -199,6 +201,21 @@ class BatchScoringConfig:
 
 
 @dataclass(frozen=True)
+class TrackingConfig:
+    """The environment's managed MLflow tracking service (a SageMaker AI MLflow App, cdk.json
+    ``tracking``): experiments, runs and artifacts of the pipeline, monitoring and comparison
+    jobs. Off by default, so constructs built alone create none."""
+
+    enabled: bool = False
+    # Its own, not the environment's: runs are history worth keeping even where the lake may go.
+    removal_policy: str = "retain"  # "retain" or "destroy"
+    weekly_maintenance_window: str = "Sun:03:00"  # UTC, Day:HH:MM
+    # MLflow's own registration into the SageMaker model registry; off: the pipeline registers
+    # (gated) model packages itself, and a second writer would add ungated versions.
+    model_registration: bool = False
+
+
+@dataclass(frozen=True)
 class EnvironmentConfig:
     name: str
     project: str
@@ -215,6 +232,12 @@ class EnvironmentConfig:
     monitoring: MonitoringConfig
     batch_scoring: BatchScoringConfig
     network: NetworkConfig = NetworkConfig("none")  # cdk.json always says; constructs built alone may not
+    tracking: TrackingConfig = TrackingConfig()  # likewise
+
+    @property
+    def tracking_app_name(self) -> str:
+        """The MLflow App's name (not part of its ARN, which SageMaker generates)."""
+        return self.prefix
 
     @property
     def prefix(self) -> str:
@@ -477,6 +500,17 @@ def _network(network: _Section) -> NetworkConfig:
     )
 
 
+def _tracking(tracking: _Section) -> TrackingConfig:
+    return TrackingConfig(
+        enabled=tracking.flag("enabled"),
+        removal_policy=tracking.choice("removal_policy", ("retain", "destroy")),
+        weekly_maintenance_window=tracking.text(
+            "weekly_maintenance_window", _MAINTENANCE_WINDOW, "a UTC day and time like Sun:03:00 (Mon-Sun, HH:MM)"
+        ),
+        model_registration=tracking.flag("model_registration"),
+    )
+
+
 def is_staged_model(base_model: str) -> bool:
     """True for a base model staged in S3 (``pipeline.base_model`` = s3://...), False for a hub id."""
     return base_model.startswith("s3://")
@@ -503,7 +537,7 @@ def _environment(
     lake, catalog, store = env.section("data_lake"), env.section("catalog"), env.section("feature_store")
     processing, training, pipeline = env.section("processing"), env.section("training"), env.section("pipeline")
     monitoring, batch = env.section("monitoring"), env.section("batch_scoring")
-    network = env.section("network")
+    network, tracking = env.section("network"), env.section("tracking")
     serving, serving_sections = _serving(env.section("serving"), model_package_arn, challenger_package_arn)
     schedule = "cron(m h dom mon dow year) or rate(N unit)"
     config = EnvironmentConfig(
@@ -549,6 +583,7 @@ def _environment(
         ),
         batch_scoring=BatchScoringConfig(enabled=batch.flag("enabled"), **_compute(batch)),
         network=_network(network),
+        tracking=_tracking(tracking),
     )
     _check_staged_model(pipeline, config)
     for section in (
@@ -561,6 +596,7 @@ def _environment(
         monitoring,
         batch,
         network,
+        tracking,
         *serving_sections,
         env,
     ):

@@ -129,6 +129,20 @@ def test_real_cdk_json_parses_into_three_frozen_environments(mlops):
             "ml.p3.2xlarge",
             "prod.serving.instance_type: expected one the registered model packages allow",
         ),
+        (("dev", "tracking", "enabled"), "yes", "dev.tracking.enabled: expected true or false"),
+        (
+            ("prod", "tracking", "removal_policy"),
+            "keep",
+            "prod.tracking.removal_policy: expected one of retain, destroy",
+        ),
+        (
+            ("staging", "tracking", "weekly_maintenance_window"),
+            "Sunday:03:00",
+            "staging.tracking.weekly_maintenance_window: expected a UTC day and time like Sun:03:00",
+        ),
+        (("prod", "tracking", "weekly_maintenance_window"), "Sun:24:00", "prod.tracking.weekly_maintenance_window:"),
+        (("dev", "tracking", "model_registration"), 0, "dev.tracking.model_registration: expected true or false"),
+        (("dev", "tracking"), "on", "mlops.environments.dev.tracking: expected an object, got str"),
     ],
 )
 def test_invalid_value_fails_naming_environment_and_key(mlops, path, value, message):
@@ -223,3 +237,28 @@ def test_existing_network_needs_one_subnet_per_zone(mlops):
 def test_shipped_config_puts_staging_and_prod_in_private_networking(mlops):
     configs = load_config(mlops)
     assert [c.network.mode for c in configs.values()] == ["none", "create", "create"]
+
+
+def test_shipped_config_tracks_every_environment_keeping_staging_and_prod_runs(mlops):
+    configs = load_config(mlops)
+    assert all(c.tracking.enabled for c in configs.values())
+    assert [c.tracking.removal_policy for c in configs.values()] == ["destroy", "retain", "retain"]
+    # The pipeline registers gated packages itself; MLflow must not add ungated versions.
+    assert not any(c.tracking.model_registration for c in configs.values())
+    assert configs["dev"].tracking_app_name == "roberta-sentiment-dev"
+
+
+def test_tracking_section_is_required_and_strict(mlops):
+    mlops["environments"]["staging"]["tracking"]["enable"] = True
+    with pytest.raises(ConfigError, match=r"staging\.tracking: unknown key\(s\) enable"):
+        load_config(mlops)
+    del mlops["environments"]["staging"]["tracking"]["enable"]
+    del mlops["environments"]["prod"]["tracking"]
+    with pytest.raises(ConfigError, match=r"prod\.tracking: missing"):
+        load_config(mlops)
+
+
+def test_tracking_is_off_where_a_config_is_built_without_cdk_json():
+    from infra.config import TrackingConfig
+
+    assert TrackingConfig() == TrackingConfig(False, "retain", "Sun:03:00", False)
