@@ -7,6 +7,8 @@ here follows the environment's removal policy (RETAIN in staging and prod). The 
 lives in its database, and because IAM wildcards on bucket prefixes must stay in the
 bucket's stack to be acknowledged one by one (see infra/nag.py). The registry is stateful
 too (versions, approvals), and promoted environments read it with the lake's artifacts.
+The MLflow tracking App (where ``tracking.enabled``) keeps its artifacts in the models bucket
+and its runs are history: it lives here too, and other stacks get its ARN as an export.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from infra.constructs.catalog import review_catalog
 from infra.constructs.data_lake import DataLake
 from infra.constructs.feature_store import ReviewFeatureGroup
 from infra.constructs.model_registry import ModelRegistry
+from infra.constructs.tracking_app import TrackingApp
 from infra.removal import removal_policy as removal_of
 
 
@@ -70,6 +73,24 @@ class DataStack(cdk.Stack):
             removal_policy=removal_policy,
         )
 
+        self.tracking: TrackingApp | None = None
+        if config.tracking.enabled:
+            self.tracking = TrackingApp(
+                self,
+                "Tracking",
+                name=config.tracking_app_name,
+                bucket_name=config.models_bucket_name,
+                key=self.lake.key,
+                config=config.tracking,
+            )
+            self.tracking.app.node.add_dependency(self.lake.models)
+        self._exports: dict[str, str] = {}
+
+    @property
+    def tracking_uri(self) -> str:
+        """The MLflow App's ARN (an import, for other stacks), the jobs' tracking URI; "" when off."""
+        return self.tracking.exported_arn() if self.tracking else ""
+
     def exported_bucket_arn(self, name: str) -> str:
         """A bucket ARN exported under a fixed name, as Fn::ImportValue for other stacks.
 
@@ -80,4 +101,6 @@ class DataStack(cdk.Stack):
         bucket = {"raw": lake.raw, "features": lake.features, "models": lake.models, "monitoring": lake.monitoring}[
             name
         ]
-        return self.export_value(bucket.bucket_arn, name=f"{self.stack_name}-{name}-bucket-arn")
+        if name not in self._exports:  # one export per name, however many stacks import it
+            self._exports[name] = self.export_value(bucket.bucket_arn, name=f"{self.stack_name}-{name}-bucket-arn")
+        return self._exports[name]
