@@ -50,6 +50,9 @@ class PipelineStack(cdk.Stack):
             model_package_group_name=data.registry.group_name,
             network=network,
         )
+        # Preprocess, Train, Evaluate, BaselineFeatures and LinkRun log to MLflow as this role.
+        if data.tracking is not None:
+            data.tracking.grant_logging(self.training.execution_role)
         self.triggers = PipelineTriggers(
             self,
             "Triggers",

@@ -183,6 +183,8 @@ class ServingStack(cdk.Stack):
             artifacts=artifacts,
             network=self.network,
         )
+        if data.tracking is not None:  # the comparison job logs each verdict as a run
+            data.tracking.grant_logging(self.comparison.role)
 
     def _monitoring(
         self, config, data, pipeline, monitoring_arn, artifacts, source, endpoint: SentimentEndpoint
@@ -224,6 +226,8 @@ class ServingStack(cdk.Stack):
             artifacts=artifacts,
             network=self.network,
         )
+        if data.tracking is not None:  # the drift job logs each run's report and metrics
+            data.tracking.grant_logging(self.monitor.role)
         namespace = metrics_namespace(config)
         # One datapoint per run; CloudWatch alarm periods stop at a day.
         period = cdk.Duration.hours(min(monitoring.window_hours, 24))
