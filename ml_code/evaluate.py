@@ -14,6 +14,10 @@ model.tar.gz in --model-dir and the test split folder in --test-dir. It writes t
   confusion_matrix.png     counts, actual classes as rows
   evaluation_report.md     headline metrics vs the majority-class baseline, per class, matrix,
                            accuracy per facet value
+Tracks one MLflow run (ml_code/tracking): every number of evaluation.json as a metric, the
+three files as artifacts. evaluation.json's "tracking" holds the training run id (from the
+model's tracking.json) and this run's id, "none" where not tracked: Register records the
+first with the model package, LinkRun tags both runs with it.
 """
 
 from __future__ import annotations
@@ -32,6 +36,16 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from ml_code.common.facets import FACET_COLUMNS, MIN_GROUP_SIZE, MISSING_VALUE, post_training_bias
+from ml_code.tracking import (
+    EVALUATION_RUN_KEY,
+    NOT_TRACKED,
+    RUN_FILE,
+    TRACKING_KEY,
+    TRAINING_RUN_KEY,
+    input_uris,
+    start_step_run,
+)
+from ml_code.tracking.flatten import flat_numbers
 
 if TYPE_CHECKING:
     from ml_code.training.data import Example
@@ -133,6 +147,7 @@ def evaluate(
         path = resolve_model_dir(model_dir, Path(scratch))
         tokenizer = AutoTokenizer.from_pretrained(path)
         model = AutoModelForSequenceClassification.from_pretrained(path)
+        training_run = training_run_id(path)
     if {int(k): v for k, v in model.config.id2label.items()} != ID2LABEL:
         raise ValueError(f"model labels {model.config.id2label} differ from ml_code.common.labels {ID2LABEL}")
     model.to("cuda" if torch.cuda.is_available() else "cpu").eval()
@@ -142,7 +157,16 @@ def evaluate(
     labels = [e["labels"] for e in examples]
     evaluation = registry_metrics(labels, predictions, ID2LABEL)
     evaluation["bias"] = post_training_bias(read_facets(test_dir), labels, predictions, min_group_size)
+    evaluation[TRACKING_KEY] = {TRAINING_RUN_KEY: training_run, EVALUATION_RUN_KEY: NOT_TRACKED}
     return evaluation, len(examples)
+
+
+def training_run_id(model_path: Path) -> str:
+    """The training run's id from the model's tracking.json; NOT_TRACKED without one."""
+    try:
+        return str(json.loads((model_path / RUN_FILE).read_text())["run_id"]) or NOT_TRACKED
+    except (OSError, ValueError, KeyError, TypeError):
+        return NOT_TRACKED
 
 
 def bias_markdown(bias: dict) -> str:
@@ -177,12 +201,23 @@ def write_outputs(evaluation: dict, examples: int, model_source: str, output_dir
     (output_dir / REPORT_FILE).write_text(markdown + "\n" + bias_markdown(evaluation["bias"]))
 
 
+def track_evaluation(run, evaluation: dict, output_dir: Path) -> None:
+    """Every number of evaluation.json (headline, per class, per facet) and the three files."""
+    run.log_metrics(flat_numbers(evaluation, skip=("confusion_matrix", TRACKING_KEY)))
+    run.set_tags({"training_run_id": evaluation[TRACKING_KEY][TRAINING_RUN_KEY]})
+    for name in (EVALUATION_FILE, CONFUSION_MATRIX_FILE, REPORT_FILE):
+        run.log_artifact(output_dir / name)
+
+
 def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stdout)
     args = parse_args(argv)
     LOG.info("effective configuration: %s", json.dumps({k: str(v) for k, v in vars(args).items()}, sort_keys=True))
     evaluation, examples = evaluate(args.model_dir, args.test_dir, args.batch_size, args.min_group_size)
-    write_outputs(evaluation, examples, str(args.model_dir), args.output_dir)
+    with start_step_run("Evaluate", params={"examples": examples, **input_uris()}) as run:
+        evaluation[TRACKING_KEY][EVALUATION_RUN_KEY] = run.run_id
+        write_outputs(evaluation, examples, str(args.model_dir), args.output_dir)
+        track_evaluation(run, evaluation, args.output_dir)
     metrics = evaluation["multiclass_classification_metrics"]
     gap = evaluation["bias"]["max_accuracy_gap"]
     LOG.info(

@@ -72,11 +72,13 @@ class StepRun:
         return self._run_id
 
     def log_params(self, params: Mapping[str, Any]) -> None:
+        if not self.active:
+            return
         from mlflow.entities import Param
 
         entries = [Param(_key(k), str(v)[:_MAX_PARAM_LENGTH]) for k, v in params.items() if v is not None]
         for chunk in _chunks(entries, _BATCH_PARAMS):
-            self._call("log params", lambda client, c=chunk: client.log_batch(self._run_id, params=c))
+            self._log_batch("log params", params=chunk)
 
     def log_metrics(self, metrics: Mapping[str, Any], step: int | None = None) -> None:
         """Numeric values only (others are left out); ``step``: the x-axis of a curve."""
@@ -89,7 +91,7 @@ class StepRun:
             Metric(_key(k), number, now, step or 0) for k, v in metrics.items() if (number := _number(v)) is not None
         ]
         for chunk in _chunks(entries, _BATCH_METRICS):
-            self._call("log metrics", lambda client, c=chunk: client.log_batch(self._run_id, metrics=c))
+            self._log_batch("log metrics", metrics=chunk)
 
     def set_tags(self, tags: Mapping[str, Any]) -> None:
         if not self.active:
@@ -97,7 +99,7 @@ class StepRun:
         from mlflow.entities import RunTag
 
         entries = [RunTag(_key(k), str(v)) for k, v in tags.items() if v is not None]
-        self._call("set tags", lambda client: client.log_batch(self._run_id, tags=entries))
+        self._log_batch("set tags", tags=entries)
 
     def log_artifact(self, path: Path, artifact_path: str | None = None) -> None:
         if path.exists():
@@ -115,6 +117,9 @@ class StepRun:
         self, kind: type[BaseException] | None, error: BaseException | None, traceback: TracebackType | None
     ) -> None:
         self.end(failed=kind is not None)
+
+    def _log_batch(self, what: str, **entries: Any) -> None:
+        self._call(what, lambda client: client.log_batch(self._run_id, **entries))
 
     def _call(self, what: str, action: Callable[[Any], Any]) -> None:
         if self._client is None:
