@@ -18,6 +18,8 @@ same script reads folders instead of s3:// URIs.
   5. --recommend-margin: challenger, champion or undecided (--recommend-min-labelled labels each)
   6. --report-dir/<yyyy>/<mm>/<dd>/<hh>/ of the window end: comparison.json, comparison.md,
      metrics.json (CloudWatch MetricData), published with --publish-metrics true
+  7. the window as one MLflow run: per-variant figures as metrics, the folder as artifacts
+     (ml_code/monitoring/tracking.py; best effort, never fails the job)
 
 A variant without traffic is reported (records 0, figures null). The job fails (exit 1, one line
 in --exit-message-file) only when the capture has no variant folders, the window end is no
@@ -44,8 +46,10 @@ from ml_code.monitoring import capture, comparison, ground_truth, job_args, metr
 from ml_code.monitoring.capture import HOUR_FORMAT
 from ml_code.monitoring.comparison import CHALLENGER, CHAMPION, ROLES, SHADOW
 from ml_code.monitoring.job_args import NONE, add_capture_job_args, flag
+from ml_code.monitoring.tracking import track_window
 
 LOG = logging.getLogger("ml_code.compare")
+STEP = "CompareVariants"  # the pipeline step (its PIPELINE_STEP_NAME wins): the MLflow run's name
 # A day: an hour of a 10 % shadow share holds too few labelled requests to tell two models apart.
 DEFAULT_WINDOW_HOURS = 24
 DEFAULT_MIN_LABELLED = 200
@@ -182,6 +186,7 @@ def run(args: argparse.Namespace) -> dict:
     if args.publish_metrics:
         calls = metrics.publish(aws("cloudwatch"), args.metrics_namespace, data["MetricData"])
         LOG.info("[compare] published %d metrics in %d calls", len(data["MetricData"]), calls)
+    track_window(STEP, report, folder)
     LOG.info(
         "[compare] %s %s: records %s, agreement %s, recommended %s -> %s",
         args.mode,

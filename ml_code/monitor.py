@@ -16,6 +16,8 @@ same script reads folders instead of s3:// URIs.
   5. --report-dir/<yyyy>/<mm>/<dd>/<hh>/ of the window end: report.html (drift, data quality),
      model_quality.html (when labels joined), report.json, metrics.json (CloudWatch MetricData,
      ml_code/monitoring/metrics.py), published with --publish-metrics true
+  6. the window as one MLflow run: its figures as metrics, the folder as artifacts
+     (ml_code/monitoring/tracking.py; best effort, never fails the job)
 
 Bad lines and labels are counted in report.json's counts, never fatal. The job fails (exit 1,
 one line in --exit-message-file) only when nothing usable remains: no readable reference, or a
@@ -41,8 +43,10 @@ if __package__ in (None, ""):
 from ml_code.monitoring import capture, drift, ground_truth, job_args, metrics, reference
 from ml_code.monitoring.capture import HOUR_FORMAT, Reservoir
 from ml_code.monitoring.job_args import NONE, add_capture_job_args
+from ml_code.monitoring.tracking import track_window
 
 LOG = logging.getLogger("ml_code.monitor")
+STEP = "DriftMonitor"  # the pipeline step (its PIPELINE_STEP_NAME wins): the MLflow run's name
 # 5,000 texts (as many as the reference, ml_code/baseline.py): a distance's sampling noise stays
 # near 0.01-0.02, well under the 0.1 drift threshold, and the text domain classifier trains in
 # seconds; memory stays a few hundred MB whatever the traffic.
@@ -222,6 +226,7 @@ def run(args: argparse.Namespace) -> dict:
     if args.publish_metrics:
         calls = metrics.publish(aws("cloudwatch"), args.metrics_namespace, data["MetricData"])
         LOG.info("[monitor] published %d metrics in %d calls", len(data["MetricData"]), calls)
+    track_window(STEP, report, folder)
     LOG.info(
         "[monitor] %s: %d texts analysed, drifted %s, labelled %s -> %s",
         report["status"],

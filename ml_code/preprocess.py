@@ -8,7 +8,8 @@ Input: every .csv, .csv.gz, .tsv, .tsv.gz and .parquet file below --input-dir, s
 chunks. Output under --output-dir: ``train/``, ``validation/``, ``test/`` with one Parquet
 part per instance (columns: ml_code.common.features, input_ids as list<int32>), and
 ``report/processing_report-<host>.json`` (row accounting, label counts, token lengths and
-pre-training bias per facet value: see ml_code/preprocessing/report.py). With N instances and ShardedByS3Key input each
+pre-training bias per facet value: see ml_code/preprocessing/report.py), also logged as an
+MLflow run (ml_code/preprocessing/tracking.py). With N instances and ShardedByS3Key input each
 instance processes its own files; split membership is a function of the review id, so it
 is the same as in one run. Balancing is per instance: see ml_code/preprocessing/sampling.py
 for exactly what sharded and single runs share.
@@ -33,9 +34,11 @@ if __package__ in (None, ""):
     # Run as a script inside a SageMaker container: make the `ml_code` package importable.
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from ml_code.common.splits import REPORT_DIR, report_file_name
 from ml_code.preprocessing.arguments import build_parser, check, to_config
 from ml_code.preprocessing.errors import FeatureStoreError, InputError
 from ml_code.preprocessing.job import run
+from ml_code.preprocessing.tracking import track_report
 
 LOG = logging.getLogger("preprocess")
 
@@ -63,6 +66,7 @@ def main(argv: list[str] | None = None) -> None:
     except (InputError, FeatureStoreError) as exc:
         _fail(str(exc), args.exit_message_file)
     LOG.info("done on %s: %s", report.host, report.summary())
+    track_report(report, config.output_dir / REPORT_DIR / report_file_name(report.host))
 
 
 if __name__ == "__main__":
