@@ -1,0 +1,5 @@
+import sys
+
+from tools.lineage.cli import main
+
+sys.exit(main())
