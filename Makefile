@@ -11,7 +11,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 # Offline: never wait on the EC2 metadata endpoint for credentials or a region.
 export AWS_EC2_METADATA_DISABLED := true
 
-.PHONY: help setup test check-code synth lint clean demo demo-challenger bench-preprocess serve bench-train bench-serve bench-monitor
+.PHONY: help setup test check-code synth lint clean demo demo-challenger bench-preprocess serve lineage bench-train bench-serve bench-monitor
 
 help:
 	@echo "make test   install everything (first run), then the code-health gates and the whole test suite"
@@ -26,6 +26,8 @@ help:
 	@echo "            beside the approved champion with capture, send real reviews, run the comparison job"
 	@echo "make bench-preprocess  time the processing script against the course's tokenization (needs ../shared/data)"
 	@echo "make serve MODEL=<dir or model.tar.gz> [PORT=8080]  serve a trained model with SageMaker's HF toolkit on 127.0.0.1"
+	@echo "make lineage [ARGS=...]  a model package's data, code, parameters, metrics, approval and where it serves:"
+	@echo "            default make demo's newest version; ARGS=\"--env dev --latest-approved\" on AWS; --json; --help"
 	@echo "make bench-train  training samples/s, dynamic padding + length grouping vs fixed padding (needs ../shared/data)"
 	@echo "make bench-serve  local server: one 64-text request vs 64 one-text requests, one-text p50/p99 latency"
 	@echo "make bench-monitor  the Evidently monitoring job on N and 10N captured records: records/s, peak RSS (needs ../shared/data)"
@@ -127,6 +129,11 @@ demo-challenger: setup
 serve: setup
 	@test -n "$(MODEL)" || { echo "usage: make serve MODEL=<model dir or model.tar.gz> [PORT=8080]"; exit 2; }
 	$(PY) -m tools.serve --model "$(MODEL)" $(if $(PORT),--port $(PORT))
+
+# ARGS: python -m tools.lineage's arguments (--help); without --env or --local-root, make demo's
+# registry and MLflow store (--local-root build/demo).
+lineage: setup
+	$(PY) -m tools.lineage $(if $(findstring --env,$(ARGS))$(findstring --local-root,$(ARGS)),,--local-root $(DEMO_DIR)) $(ARGS)
 
 bench-train: setup
 	$(PY) -m benchmarks.bench_train
