@@ -37,8 +37,8 @@ IMAGE_DIR = Path(__file__).resolve().parents[2] / "containers" / "monitor"
 class CaptureJobSpec:
     """What differs between the capture jobs. ``build``: the SDK pipeline builder (keyword
     arguments role_arn, code_uri, image_uri, capture_uri, reports_uri, kms_key_arn,
-    work_bucket, network); ``served_parameter``/``group_arns``: for a job that resolves the
-    served package; ``endpoint_metrics``: for a job that reads the endpoint's metrics."""
+    work_bucket, network, tracking_uri, code_version); ``served_parameter``/``group_arns``:
+    for a job that resolves the served package; ``endpoint_metrics``: for a job that reads the endpoint's metrics."""
 
     pipeline_name: str
     job_prefix: str
@@ -55,7 +55,8 @@ class ScheduledCaptureJob(Construct):
     """``capture_prefix``: the endpoint's data capture in the monitoring bucket
     (<capture prefix>/<endpoint>); ``reports_prefix``: where dated report folders go there;
     ``monitoring_bucket_arn``: the bucket's exported ARN (IAM wildcards on it are acknowledged
-    before it becomes an import)."""
+    before it becomes an import); ``tracking_uri``: the environment's SageMaker AI MLflow App
+    ARN, the default of the pipeline's TrackingUri parameter ("": tracking off)."""
 
     def __init__(
         self,
@@ -71,6 +72,7 @@ class ScheduledCaptureJob(Construct):
         key_arn: str,
         artifacts: ArtifactSource,
         network: JobNetwork | None = None,
+        tracking_uri: str = "",
     ) -> None:
         super().__init__(scope, construct_id)
         stack = cdk.Stack.of(self)
@@ -111,6 +113,8 @@ class ScheduledCaptureJob(Construct):
             kms_key_arn=key_arn,
             work_bucket=monitoring_bucket_name,
             network=network,
+            tracking_uri=tracking_uri,
+            code_version=self.code.asset_hash,
         ).definition()
         self.pipeline = sagemaker.CfnPipeline(
             self,

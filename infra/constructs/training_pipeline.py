@@ -33,7 +33,10 @@ class TrainingPipeline(Construct):
         feature_group_name: str,
         model_package_group_name: str,
         network: JobNetwork | None = None,
+        tracking_uri: str = "",
     ) -> None:
+        """``tracking_uri``: the environment's SageMaker AI MLflow App ARN, the default of the
+        pipeline's TrackingUri parameter ("": tracking off)."""
         super().__init__(scope, construct_id)
         self.pipeline_name = config.pipeline_name
         # Rebuilt on every synth; identical sources give identical bytes, so the same hash.
@@ -79,6 +82,8 @@ class TrainingPipeline(Construct):
             feature_group_name=feature_group_name,
             model_package_group=model_package_group_name,
             network=network,
+            tracking_uri=tracking_uri,
+            code_version=self.code.asset_hash,
         )
         self.definition = pipeline.definition()
         self.pipeline = sagemaker.CfnPipeline(

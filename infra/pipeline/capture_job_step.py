@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sagemaker.processing import ProcessingOutput, Processor
+from sagemaker.workflow.entities import PipelineVariable
 from sagemaker.workflow.functions import Join
 from sagemaker.workflow.parameters import Parameter, ParameterString
 from sagemaker.workflow.pipeline import Pipeline
@@ -24,6 +25,7 @@ from infra.pipeline.network import JobNetwork, processing_network
 from infra.pipeline.retries import JOB_RETRIES
 from infra.pipeline.sdk_session import offline_pipeline_session
 from infra.pipeline.step_helpers import PROCESSING_ROOT, code_input, script_entrypoint
+from infra.pipeline.tracking import JobTracking
 
 REPORT_DIR = f"{PROCESSING_ROOT}/report"
 
@@ -39,6 +41,7 @@ class CaptureJobTargets:
     kms_key_arn: str
     work_bucket: str
     network: JobNetwork | None = None
+    code_version: str = ""  # the code archive's version (ML_CODE_VERSION)
 
 
 def capture_job_pipeline(
@@ -52,8 +55,13 @@ def capture_job_pipeline(
     instance_type: ParameterString,
     parameters: list[Parameter],
     arguments: list,
+    tracking_uri: ParameterString,
+    data_uris: dict[str, str | PipelineVariable],
 ) -> Pipeline:
-    """The pipeline: ``script`` with ``arguments`` (plus ``--report-dir``) as its one step."""
+    """The pipeline: ``script`` with ``arguments`` (plus ``--report-dir``) as its one step;
+    ``tracking_uri``: its TrackingUri parameter; ``data_uris``: what the job reads, by name
+    (the job's DATA_URI_<NAME> variables)."""
+    tracking = JobTracking(uri=tracking_uri, experiment=pipeline_name, code_version=targets.code_version)
     session = offline_pipeline_session(config.region, targets.work_bucket)
     processor = Processor(
         role=targets.role_arn,
@@ -64,7 +72,7 @@ def capture_job_pipeline(
         volume_kms_key=targets.kms_key_arn,
         output_kms_key=targets.kms_key_arn,
         base_job_name=job_prefix,
-        env={"AWS_DEFAULT_REGION": config.region},
+        env={"AWS_DEFAULT_REGION": config.region, **tracking.environment(step_name, data_uris)},
         max_runtime_in_seconds=3600,
         network_config=processing_network(targets.network, isolated=False),
         sagemaker_session=session,

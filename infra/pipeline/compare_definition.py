@@ -20,6 +20,7 @@ from infra.config import EnvironmentConfig
 from infra.pipeline.capture_job_step import CaptureJobTargets, capture_job_pipeline
 from infra.pipeline.monitor_definition import NONE, metrics_namespace
 from infra.pipeline.network import JobNetwork
+from infra.pipeline.tracking import tracking_uri_parameter
 
 COMPARE_STEP = "CompareVariants"
 CHAMPION_VARIANT = "AllTraffic"  # infra/constructs/sentiment_endpoint.py's production variant
@@ -39,12 +40,13 @@ class CompareParameters:
     publish_metrics: ParameterString
     cloudwatch: ParameterString
     instance_type: ParameterString
+    tracking_uri: ParameterString  # the MLflow App ARN, "none": not tracked
 
     def all(self) -> list:
         return list(vars(self).values())
 
 
-def compare_parameters(config: EnvironmentConfig, capture_uri: str) -> CompareParameters:
+def compare_parameters(config: EnvironmentConfig, capture_uri: str, tracking_uri: str = "") -> CompareParameters:
     challenger = config.serving.challenger
     return CompareParameters(
         capture_uri=ParameterString("CaptureUri", capture_uri),
@@ -54,6 +56,7 @@ def compare_parameters(config: EnvironmentConfig, capture_uri: str) -> ComparePa
         # Per-variant latency and error rates come from CloudWatch (false: left out, said so).
         cloudwatch=ParameterString("CloudWatch", "true", enum_values=["true", "false"]),
         instance_type=ParameterString("InstanceType", config.monitoring.instance_type),
+        tracking_uri=tracking_uri_parameter(tracking_uri),
     )
 
 
@@ -68,12 +71,16 @@ def build_compare_pipeline(
     kms_key_arn: str,
     work_bucket: str,
     network: JobNetwork | None = None,
+    tracking_uri: str = "",
+    code_version: str = "",
 ) -> Pipeline:
     """``capture_uri``: the endpoint's capture prefix (both variants beneath it); ``reports_uri``:
     where the dated comparison folders go; ``image_uri``: containers/monitor."""
     challenger = config.serving.challenger
-    params = compare_parameters(config, capture_uri)
-    targets = CaptureJobTargets(role_arn, code_uri, image_uri, reports_uri, kms_key_arn, work_bucket, network)
+    params = compare_parameters(config, capture_uri, tracking_uri)
+    targets = CaptureJobTargets(
+        role_arn, code_uri, image_uri, reports_uri, kms_key_arn, work_bucket, network, code_version
+    )
     return capture_job_pipeline(
         config,
         targets,
@@ -83,6 +90,8 @@ def build_compare_pipeline(
         job_prefix=compare_job_prefix(config),
         instance_type=params.instance_type,
         parameters=params.all(),
+        tracking_uri=params.tracking_uri,
+        data_uris={"capture": params.capture_uri, "ground_truth": params.ground_truth_uri},
         arguments=[
             "--capture-uri",
             params.capture_uri,

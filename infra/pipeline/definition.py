@@ -17,6 +17,7 @@ from infra.pipeline.parameters import pipeline_parameters
 from infra.pipeline.sdk_session import offline_pipeline_session
 from infra.pipeline.step_helpers import StepContext
 from infra.pipeline.steps import evaluate_step, gate_step, preprocess_step, train_step
+from infra.pipeline.tracking import JobTracking
 from ml_code.common.containers import INFERENCE_INSTANCE_TYPES
 
 
@@ -35,11 +36,15 @@ def build_pipeline(
     model_package_group: str,
     inference_instance_types: tuple[str, ...] = INFERENCE_INSTANCE_TYPES,
     network: JobNetwork | None = None,
+    tracking_uri: str = "",
+    code_version: str = "",
 ) -> Pipeline:
     """The SDK Pipeline object; ``images`` maps training/processing/inference to image URIs;
-    ``network``: the private subnets and security groups (None: networking off)."""
+    ``network``: the private subnets and security groups (None: networking off);
+    ``tracking_uri``: the MLflow App ARN, TrackingUri's default ("": tracking off);
+    ``code_version``: the code archive's version, each job's ML_CODE_VERSION."""
     session = offline_pipeline_session(config.region, work_bucket)
-    params = pipeline_parameters(config, default_input_uri)
+    params = pipeline_parameters(config, default_input_uri, tracking_uri)
     ctx = StepContext(
         session=session,
         role_arn=role_arn,
@@ -56,6 +61,9 @@ def build_pipeline(
         use_spot=config.training.use_spot,
         cache=CacheConfig(enable_caching=config.pipeline.step_caching, expire_after="P30D"),
         monitoring_engine=config.monitoring.engine,
+        tracking=JobTracking(uri=params.tracking_uri, experiment=name, code_version=code_version),
+        # LinkRun only makes a few API calls: the monitoring jobs' (small) processing type.
+        light_instance_type=config.monitoring.instance_type,
         network=network,
     )
     preprocess = preprocess_step(ctx, params)

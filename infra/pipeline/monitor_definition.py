@@ -24,6 +24,7 @@ from sagemaker.workflow.pipeline import Pipeline
 from infra.config import EnvironmentConfig
 from infra.pipeline.capture_job_step import CaptureJobTargets, capture_job_pipeline
 from infra.pipeline.network import JobNetwork
+from infra.pipeline.tracking import tracking_uri_parameter
 
 MONITOR_STEP = "DriftMonitor"
 SERVED = "served"  # ReferenceUri: the reference of whatever package the endpoint serves now
@@ -50,12 +51,13 @@ class MonitorParameters:
     drift_threshold: ParameterFloat
     publish_metrics: ParameterString
     instance_type: ParameterString
+    tracking_uri: ParameterString  # the MLflow App ARN, "none": not tracked
 
     def all(self) -> list:
         return list(vars(self).values())
 
 
-def monitor_parameters(config: EnvironmentConfig, capture_uri: str) -> MonitorParameters:
+def monitor_parameters(config: EnvironmentConfig, capture_uri: str, tracking_uri: str = "") -> MonitorParameters:
     monitoring = config.monitoring
     return MonitorParameters(
         capture_uri=ParameterString("CaptureUri", capture_uri),
@@ -65,6 +67,7 @@ def monitor_parameters(config: EnvironmentConfig, capture_uri: str) -> MonitorPa
         drift_threshold=ParameterFloat("DriftThreshold", monitoring.drift_threshold),
         publish_metrics=ParameterString("PublishMetrics", "true", enum_values=["true", "false"]),
         instance_type=ParameterString("InstanceType", monitoring.instance_type),
+        tracking_uri=tracking_uri_parameter(tracking_uri),
     )
 
 
@@ -79,11 +82,15 @@ def build_monitor_pipeline(
     kms_key_arn: str,
     work_bucket: str,
     network: JobNetwork | None = None,
+    tracking_uri: str = "",
+    code_version: str = "",
 ) -> Pipeline:
     """``capture_uri``: the endpoint's capture prefix (s3://.../datacapture/<endpoint>);
     ``reports_uri``: where the dated report folders go; ``image_uri``: containers/monitor."""
-    params = monitor_parameters(config, capture_uri)
-    targets = CaptureJobTargets(role_arn, code_uri, image_uri, reports_uri, kms_key_arn, work_bucket, network)
+    params = monitor_parameters(config, capture_uri, tracking_uri)
+    targets = CaptureJobTargets(
+        role_arn, code_uri, image_uri, reports_uri, kms_key_arn, work_bucket, network, code_version
+    )
     return capture_job_pipeline(
         config,
         targets,
@@ -93,6 +100,8 @@ def build_monitor_pipeline(
         job_prefix=monitor_job_prefix(config),
         instance_type=params.instance_type,
         parameters=params.all(),
+        tracking_uri=params.tracking_uri,
+        data_uris={"capture": params.capture_uri, "ground_truth": params.ground_truth_uri},
         arguments=[
             "--capture-uri",
             params.capture_uri,

@@ -54,22 +54,26 @@ JSON = "application/json"
 def baseline_features_step(
     ctx: StepContext, params: PipelineParameters, preprocess: ProcessingStep, train: TrainingStep
 ) -> ProcessingStep:
-    # One instance: the sample is bounded (--max-records), and N instances would write N copies.
-    processor = script_processor(ctx, params, "baseline.py", "baseline", instance_count=1, isolated=True)
     split_outputs = preprocess.properties.ProcessingOutputConfig.Outputs
+    inputs = [
+        code_input(ctx.code_uri),
+        model_input(train),
+        ProcessingInput(
+            source=split_outputs[TRAIN].S3Output.S3Uri, destination=f"{PROCESSING_ROOT}/train", input_name=TRAIN
+        ),
+        ProcessingInput(
+            source=split_outputs[REPORT_DIR].S3Output.S3Uri,
+            destination=f"{PROCESSING_ROOT}/report",
+            input_name=REPORT_DIR,
+        ),
+    ]
+    # One instance: the sample is bounded (--max-records), and N instances would write N copies.
+    # Isolated: baseline.py neither calls AWS nor logs to MLflow (the variables are harmless).
+    processor = script_processor(
+        ctx, params, "baseline.py", "baseline", instance_count=1, step=BASELINE_FEATURES, inputs=inputs, isolated=True
+    )
     args = processor.run(
-        inputs=[
-            code_input(ctx.code_uri),
-            model_input(train),
-            ProcessingInput(
-                source=split_outputs[TRAIN].S3Output.S3Uri, destination=f"{PROCESSING_ROOT}/train", input_name=TRAIN
-            ),
-            ProcessingInput(
-                source=split_outputs[REPORT_DIR].S3Output.S3Uri,
-                destination=f"{PROCESSING_ROOT}/report",
-                input_name=REPORT_DIR,
-            ),
-        ],
+        inputs=inputs,
         outputs=[
             *(
                 ProcessingOutput(output_name=name, source=f"{PROCESSING_ROOT}/baseline/{name}")

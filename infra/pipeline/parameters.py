@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from sagemaker.workflow.parameters import ParameterFloat, ParameterInteger, ParameterString
 
 from infra.config import EnvironmentConfig
+from infra.pipeline.tracking import tracking_uri_parameter
 
 INPUT_DATA_URI = "InputDataUri"
 MODEL_APPROVAL_STATUS = "ModelApprovalStatus"
@@ -30,12 +31,15 @@ class PipelineParameters:
     min_accuracy: ParameterFloat
     max_facet_accuracy_gap: ParameterFloat
     model_approval_status: ParameterString
+    tracking_uri: ParameterString  # the MLflow App ARN, "none": not tracked
 
     def all(self) -> list:
         return list(vars(self).values())
 
 
-def pipeline_parameters(config: EnvironmentConfig, default_input_uri: str) -> PipelineParameters:
+def pipeline_parameters(
+    config: EnvironmentConfig, default_input_uri: str, tracking_uri: str = ""
+) -> PipelineParameters:
     training = config.training
     return PipelineParameters(
         input_data_uri=ParameterString(INPUT_DATA_URI, default_value=default_input_uri),
@@ -52,4 +56,5 @@ def pipeline_parameters(config: EnvironmentConfig, default_input_uri: str) -> Pi
         max_facet_accuracy_gap=ParameterFloat("MaxFacetAccuracyGap", config.pipeline.max_facet_accuracy_gap),
         # Registered versions wait for a human (or the promotion pipeline) to approve them.
         model_approval_status=ParameterString(MODEL_APPROVAL_STATUS, "PendingManualApproval"),
+        tracking_uri=tracking_uri_parameter(tracking_uri),
     )

@@ -9,6 +9,7 @@ reference) and monitor_definition.py (the monitoring pipeline) build on these.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -21,12 +22,14 @@ from sagemaker.workflow.steps import CacheConfig, TrainingStep
 
 from infra.config import is_staged_model
 from infra.pipeline.network import JobNetwork, processing_network
+from infra.pipeline.tracking import JobTracking
 
 if TYPE_CHECKING:
     from sagemaker.workflow.pipeline_context import PipelineSession
 
 PROCESSING_ROOT = "/opt/ml/processing"
 CODE_DIR = f"{PROCESSING_ROOT}/input/code"
+CODE_INPUT = "code"
 BASELINES_PREFIX = "baselines"
 
 
@@ -49,6 +52,8 @@ class StepContext:
     use_spot: bool
     cache: CacheConfig
     monitoring_engine: str  # "evidently" or "model_monitor" (adds Model Monitor's baseline step)
+    tracking: JobTracking  # what every job is told about MLflow tracking
+    light_instance_type: str  # jobs that only make a few API calls (LinkRun)
     network: JobNetwork | None = None  # None: AWS's shared network (network.mode "none")
 
 
@@ -68,27 +73,38 @@ def script_processor(
     base_job_name: str,
     instance_count: int | None = None,
     *,
+    step: str,
+    inputs: Iterable[ProcessingInput] = (),
     isolated: bool = False,
+    instance_type: str | None = None,
 ) -> Processor:
-    """A processing job in the processing image running ``ml_code/<script>``; ``params``: the
-    training pipeline's PipelineParameters (instance type and count); ``isolated``: the script
-    calls no AWS API, so the job gets no network (processing_network)."""
+    """A processing job in the processing image running ``ml_code/<script>`` as step ``step``;
+    ``params``: the training pipeline's PipelineParameters (instance type and count);
+    ``inputs``: what the job reads (each data input's URI reaches it as DATA_URI_<NAME>, with
+    the tracking variables); ``isolated``: the script calls no AWS API, so the job gets no
+    network (processing_network); ``instance_type``: instead of ProcessingInstanceType."""
     return Processor(
         role=ctx.role_arn,
         image_uri=ctx.processing_image,
-        instance_type=params.processing_instance_type,
+        instance_type=params.processing_instance_type if instance_type is None else instance_type,
         instance_count=params.processing_instance_count if instance_count is None else instance_count,
         entrypoint=script_entrypoint(script),
         volume_kms_key=ctx.kms_key_arn,
         output_kms_key=ctx.kms_key_arn,
         base_job_name=base_job_name,
+        env=ctx.tracking.environment(step, data_uris(inputs)),
         network_config=processing_network(ctx.network, isolated=isolated),
         sagemaker_session=ctx.session,
     )
 
 
+def data_uris(inputs: Iterable[ProcessingInput]) -> dict[str, str | PipelineVariable]:
+    """Input name -> S3 URI of each input but the code archive (ML_CODE_VERSION names that)."""
+    return {str(i.input_name): i.source for i in inputs if i.input_name and i.input_name != CODE_INPUT and i.source}
+
+
 def code_input(code_uri: str) -> ProcessingInput:
-    return ProcessingInput(source=code_uri, destination=CODE_DIR, input_name="code")
+    return ProcessingInput(source=code_uri, destination=CODE_DIR, input_name=CODE_INPUT)
 
 
 def model_input(train: TrainingStep) -> ProcessingInput:
@@ -115,6 +131,11 @@ def tokenizer_source(ctx: StepContext) -> tuple[str, list[ProcessingInput]]:
         return ctx.base_model, []
     staged = ProcessingInput(source=ctx.base_model, destination=TOKENIZER_DIR, input_name=TOKENIZER_INPUT)
     return TOKENIZER_DIR, [staged]
+
+
+def channel_uris(channels: dict[str, TrainingInput]) -> dict[str, str | PipelineVariable]:
+    """Channel name -> S3 URI, for the training job's DATA_URI_<CHANNEL> variables."""
+    return {name: channel.config["DataSource"]["S3DataSource"]["S3Uri"] for name, channel in channels.items()}
 
 
 def base_model_source(ctx: StepContext) -> tuple[str, dict[str, TrainingInput]]:

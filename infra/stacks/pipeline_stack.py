@@ -49,6 +49,7 @@ class PipelineStack(cdk.Stack):
             feature_group_name=data.features.feature_group_name,
             model_package_group_name=data.registry.group_name,
             network=network,
+            tracking_uri=data.tracking_uri,
         )
         # Preprocess, Train, Evaluate, BaselineFeatures and LinkRun log to MLflow as this role.
         if data.tracking is not None:

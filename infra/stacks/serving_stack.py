@@ -182,6 +182,7 @@ class ServingStack(cdk.Stack):
             key_arn=lake.key.key_arn,
             artifacts=artifacts,
             network=self.network,
+            tracking_uri=data.tracking_uri,
         )
         if data.tracking is not None:  # the comparison job logs each verdict as a run
             data.tracking.grant_logging(self.comparison.role)
@@ -225,6 +226,7 @@ class ServingStack(cdk.Stack):
             key_arn=lake.key.key_arn,
             artifacts=artifacts,
             network=self.network,
+            tracking_uri=data.tracking_uri,
         )
         if data.tracking is not None:  # the drift job logs each run's report and metrics
             data.tracking.grant_logging(self.monitor.role)

@@ -52,7 +52,7 @@ def _get(ref: dict | str) -> str:
     return ref["Get"] if isinstance(ref, dict) else ref
 
 
-def test_step_graph_is_preprocess_train_evaluate_gate_then_baseline_and_register(definitions):
+def test_step_graph_is_preprocess_train_evaluate_gate_then_baseline_register_and_link_run(definitions):
     steps = _steps(definitions["dev"])
     assert {name: s["Type"] for name, s in steps.items()} == {
         "Preprocess": "Processing",
@@ -65,6 +65,7 @@ def test_step_graph_is_preprocess_train_evaluate_gate_then_baseline_and_register
     assert [(s["Name"], s["Type"]) for s in gate["IfSteps"]] == [
         ("BaselineFeatures", "Processing"),
         ("Register-RegisterModel", "RegisterModel"),
+        ("LinkRun", "Processing"),
     ]
     assert [s["Type"] for s in gate["ElseSteps"]] == ["Fail"]
 
@@ -84,6 +85,7 @@ def test_opt_in_model_monitor_engine_adds_the_data_quality_baseline(model_monito
         ("BaselineFeatures", "Processing"),
         ("DataQualityBaseline", "QualityCheck"),
         ("Register-RegisterModel", "RegisterModel"),
+        ("LinkRun", "Processing"),
     ]
 
 
@@ -250,6 +252,7 @@ def test_parameters_default_to_the_environments_config(definitions, env, expecte
         "MinAccuracy",
         "MaxFacetAccuracyGap",
         "ModelApprovalStatus",
+        "TrackingUri",
     }
     assert params["ModelApprovalStatus"] == "PendingManualApproval"
     for name, value in expected.items():

@@ -3,19 +3,14 @@ in its data stack, and logging rights for exactly the roles whose jobs log."""
 
 from __future__ import annotations
 
-import copy
 import json
 from pathlib import Path
 
-import aws_cdk as cdk
 import pytest
 from aws_cdk.assertions import Template
 
-from infra.app_builder import build_app
 from infra.config import ENVIRONMENT_NAMES
-from tests.conftest import served_context
 
-CHALLENGER = "arn:aws:sagemaker:us-east-1:111111111111:model-package/roberta-sentiment-dev-sentiment/8"
 LOGGING = "sagemaker:CallMlflowAppApi"
 
 
@@ -88,19 +83,6 @@ def test_only_the_logging_jobs_roles_may_call_the_app_and_only_this_app(synthesi
     assert _logging_grants(delivery) == {}
 
 
-@pytest.fixture(scope="module")
-def challenger_untracked_dev(cdk_context, tmp_path_factory):
-    """The app with a challenger on prod's endpoint and tracking turned off in dev."""
-    context = copy.deepcopy(served_context(cdk_context))
-    context["mlops"]["environments"]["prod"]["serving"]["challenger"]["mode"] = "shadow"
-    context["mlops.challenger_package_arn.prod"] = CHALLENGER
-    context["mlops"]["environments"]["dev"]["tracking"]["enabled"] = False
-    outdir = tmp_path_factory.mktemp("cdk.out.tracking")
-    app = cdk.App(context=context, outdir=str(outdir))
-    stages = build_app(app)
-    return stages, Path(app.synth().directory)
-
-
 def test_the_comparison_job_logs_too_where_a_challenger_runs(challenger_untracked_dev):
     _, assembly = challenger_untracked_dev
     prefix = "roberta-sentiment-prod"
@@ -125,3 +107,29 @@ def test_tracking_off_creates_no_app_and_grants_nothing(challenger_untracked_dev
         )
         == {}
     )
+
+
+def _pipeline_definitions(template: Template) -> list[str]:
+    return [
+        json.dumps(p["Properties"]["PipelineDefinition"])
+        for p in template.find_resources("AWS::SageMaker::Pipeline").values()
+    ]
+
+
+@pytest.mark.parametrize("environment", ENVIRONMENT_NAMES)
+def test_pipelines_that_log_default_their_tracking_uri_to_the_app(templates, environment):
+    import_value = json.dumps({"Fn::ImportValue": f"roberta-sentiment-{environment}-data-mlflow-app-arn"})
+    # The training pipeline and the monitor pipeline (a batch scoring pipeline logs nothing).
+    training = _pipeline_definitions(templates[environment, "pipeline"])
+    monitor = _pipeline_definitions(templates[environment, "serving"])
+    assert sum(import_value in d for d in training) == 1
+    assert [import_value in d for d in monitor] == [True]
+
+
+def test_pipelines_get_no_tracking_uri_where_tracking_is_off(challenger_untracked_dev):
+    stages, _ = challenger_untracked_dev
+    for kind in ("pipeline", "serving"):
+        definitions = _pipeline_definitions(Template.from_stack(getattr(stages["dev"], kind)))
+        assert definitions and not any("mlflow-app-arn" in d for d in definitions)
+    compare = [d for d in _pipeline_definitions(Template.from_stack(stages["prod"].serving)) if "-compare" in d]
+    assert compare and all("roberta-sentiment-prod-data-mlflow-app-arn" in d for d in compare)
