@@ -1,4 +1,5 @@
-"""The SageMaker Pipeline resource: ml_code as an asset, the SDK-built definition, its role."""
+"""The SageMaker Pipeline resource: ml_code as an asset, the training image (the DLC plus the
+MLflow client) as an image asset, the SDK-built definition, its role."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from constructs import Construct
 
 from infra.config import EnvironmentConfig
 from infra.constructs.pipeline_role import PipelineExecutionRole, PipelineResources
+from infra.constructs.training_image import TrainingImage
 from infra.pipeline.code_bundle import build_code_bundle
 from infra.pipeline.definition import build_pipeline
 from infra.pipeline.images import analyzer_image_uri, image_uris_for, repository_of
@@ -44,6 +46,25 @@ class TrainingPipeline(Construct):
         with tempfile.TemporaryDirectory(prefix="ml_code-") as scratch:
             self.code = s3_assets.Asset(self, "Code", path=str(build_code_bundle(Path(scratch))))
         images = image_uris_for(config.region)
+        # Train and the processing steps run the DLC plus the MLflow client, built from it.
+        self.image = TrainingImage(self, "Image", base_image_uri=images.training)
+        job_images = {
+            kind: self.image.image_uri if uri == images.training else uri
+            for kind, uri in (
+                ("training", images.training),
+                ("processing", images.processing),
+                ("inference", images.inference),
+            )
+        }
+        # What the role's jobs run: the derived image (not the DLC it builds on). Register only
+        # names the inference image in the package; no job of this role pulls it.
+        repositories = {
+            self.image.repository if uri == self.image.image_uri else repository_of(uri)
+            for uri in (job_images["training"], job_images["processing"])
+        }
+        if config.monitoring.engine == "model_monitor":
+            # The opt-in Model Monitor engine's quality-check step runs the analyzer image.
+            repositories.add(repository_of(analyzer_image_uri(config.region)))
         self.execution_role = PipelineExecutionRole(
             self,
             "Execution",
@@ -56,12 +77,7 @@ class TrainingPipeline(Construct):
                 feature_group_name=feature_group_name,
                 model_package_group_name=model_package_group_name,
                 pipeline_name=self.pipeline_name,
-                # The opt-in Model Monitor engine's quality-check step runs the analyzer image.
-                ecr_repositories=frozenset(
-                    {*images.repositories(), repository_of(analyzer_image_uri(config.region))}
-                    if config.monitoring.engine == "model_monitor"
-                    else images.repositories()
-                ),
+                ecr_repositories=frozenset(repositories),
             ),
         ).role
         # The SDK looks a role up in IAM unless its value contains "/", which a bare
@@ -78,7 +94,7 @@ class TrainingPipeline(Construct):
             work_bucket=bucket_names["features"],
             models_uri=f"s3://{bucket_names['models']}",
             kms_key_arn=key_arn,
-            images={"training": images.training, "processing": images.processing, "inference": images.inference},
+            images=job_images,
             feature_group_name=feature_group_name,
             model_package_group=model_package_group_name,
             network=network,

@@ -57,7 +57,8 @@ KNOWN_WILDCARDS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (
             r"^Resource::\*$",
             "cloudformation:DescribeStacks, s3:ListBucket and codebuild build actions on generated "
-            "names, or sts:AssumeRole limited by the bootstrap-role tag condition",
+            "names, sts:AssumeRole limited by the bootstrap-role tag condition, or ecr:GetAuthorizationToken "
+            "(no resource scope) for the asset builds' login to the training image's base repository",
         ),
     )
 )

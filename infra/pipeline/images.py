@@ -28,6 +28,14 @@ def repository_of(image_uri: str) -> tuple[str, str]:
     return host.split(".")[0], path.split(":")[0]
 
 
+def repository_arn_of(image_uri: str) -> str:
+    """The ECR repository ARN of an image URI (<account>.dkr.ecr.<region>.<suffix>/<name>:<tag>)."""
+    host, path = image_uri.split("/", 1)
+    account, _, _, region, suffix = host.split(".", 4)
+    partition = "aws-cn" if suffix.endswith(".cn") else "aws"
+    return f"arn:{partition}:ecr:{region}:{account}:repository/{path.split(':')[0]}"
+
+
 def analyzer_image_uri(region: str) -> str:
     """SageMaker Model Monitor's analyzer (data-quality jobs and baselines)."""
     from sagemaker import image_uris

@@ -17,6 +17,7 @@ from aws_cdk import aws_codebuild as codebuild
 from aws_cdk import aws_codecommit as codecommit
 from aws_cdk import aws_codepipeline as codepipeline
 from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
@@ -29,6 +30,7 @@ from infra.constructs.delivery_checks_role import delivery_checks_role_name
 from infra.delivery.asset_roles import scope_asset_build_actions
 from infra.delivery.cfn_sub import prefer_sub_in_action_configurations
 from infra.delivery.nag import acknowledge_pipeline_findings
+from infra.pipeline.images import repository_arn_of
 from infra.scanner_metadata import acknowledge_scanner
 from infra.stage import MlopsStage
 
@@ -86,6 +88,7 @@ class DeliveryStack(cdk.Stack):
             self_mutation=True,
             artifact_bucket=(artifacts := self._artifact_bucket()),
             cli_version=CDK_CLI_VERSION,
+            docker_credentials=self._base_image_credentials([stage for stage, _ in stages]),
         )
         for stage, env in stages:
             pre = [self._approval(env)] if env.name == "prod" else []
@@ -99,6 +102,18 @@ class DeliveryStack(cdk.Stack):
         # CDK adds DependsOn on the pipeline's role although RoleArn already references it:
         # the redundant edge cfn-lint warns about (W3005), silenced for this resource only.
         cfn_pipeline.add_metadata("cfn-lint", {"config": {"ignore_checks": ["W3005"]}})
+
+    def _base_image_credentials(self, stages: list[MlopsStage]) -> list[pipelines.DockerCredential]:
+        """containers/training builds FROM the Hugging Face DLC in AWS's own registry
+        (763104351884): the asset builds log in to exactly that repository, in each region an
+        environment's pipeline runs in; synth and self-mutation build no image and get nothing."""
+        arns = sorted({repository_arn_of(stage.pipeline.training.image.base_image_uri) for stage in stages})
+        if not arns:
+            return []
+        repositories = [
+            ecr.Repository.from_repository_arn(self, f"TrainingBaseImage{index}", arn) for index, arn in enumerate(arns)
+        ]
+        return [pipelines.DockerCredential.ecr(repositories, usages=[pipelines.DockerCredentialUsage.ASSET_PUBLISHING])]
 
     def _artifact_bucket(self) -> s3.Bucket:
         """Artifacts under a customer-managed, rotating key (the target accounts' deploy roles

@@ -209,7 +209,7 @@ def test_spot_and_caching_follow_config(definitions, env, spot, cache):
 def test_training_is_distributed_encrypted_checkpointed_and_reports_metrics(definitions):
     train = _steps(definitions["dev"])["Train"]["Arguments"]
     assert train["AlgorithmSpecification"]["MetricDefinitions"] == METRIC_DEFINITIONS
-    assert "huggingface-pytorch-training" in train["AlgorithmSpecification"]["TrainingImage"]
+    # The image: the training DLC plus the MLflow client (tests/infra/test_training_image.py).
     assert json.loads(train["HyperParameters"]["sagemaker_program"]) == "ml_code/train.py"
     assert json.loads(train["HyperParameters"]["sagemaker_torch_distributed_enabled"]) is True
     assert train["HyperParameters"]["model_name_or_path"] == '"roberta-base"'
