@@ -342,10 +342,11 @@ def test_the_apps_definition_is_valid_for_the_runner_in_dependency_order(built):
     shuffled = list(reversed(built.definition["Steps"]))
     assert [s["Name"] for s in ordered(shuffled)] == ["Preprocess", "Train", "Evaluate", "AccuracyGate"]
     # After the gate, by property references alone: the monitoring reference, then Register (which records
-    # its URI). The shipped config's evidently engine has no DataQualityBaseline (QualityCheck) step.
+    # its URI), then LinkRun (which reads Register's package ARN). The shipped config's evidently engine has
+    # no DataQualityBaseline (QualityCheck) step.
     gate = next(s for s in built.definition["Steps"] if s["Name"] == "AccuracyGate")
     branch = list(reversed(gate["Arguments"]["IfSteps"]))
-    assert [s["Name"] for s in ordered(branch)] == ["BaselineFeatures", "Register-RegisterModel"]
+    assert [s["Name"] for s in ordered(branch)] == ["BaselineFeatures", "Register-RegisterModel", "LinkRun"]
     assert built.pipeline_name == "roberta-sentiment-dev-training" and built.base_model == "roberta-base"
 
 
