@@ -81,6 +81,7 @@ def build_local_compare_definition(environment: str = "dev", mode: str | None = 
     logging.getLogger("sagemaker.config").setLevel(logging.WARNING)
     from infra.pipeline.compare_definition import build_compare_pipeline
     from local_runner.definition import CODE_URI
+    from local_runner.tracking import code_version
 
     config = load_environment_config(environment)
     source = f"cdk.json serving.challenger.mode={config.serving.challenger.mode!r}"
@@ -109,6 +110,7 @@ def build_local_compare_definition(environment: str = "dev", mode: str | None = 
         reports_uri=stand_ins["reports_uri"],
         kms_key_arn=stand_ins["kms_key_arn"],
         work_bucket=stand_ins["work_bucket"],
+        code_version=code_version(),
     )
     definition = json.loads(pipeline.definition())
     return LocalCompareDefinition(

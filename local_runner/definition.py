@@ -52,6 +52,7 @@ def build_local_definition(environment: str = "dev") -> LocalDefinition:
     logging.getLogger("sagemaker.config").setLevel(logging.WARNING)
     from infra.pipeline.definition import build_pipeline
     from infra.pipeline.images import image_uris_for
+    from local_runner.tracking import code_version
 
     config = load_environment_config(environment)
     images = image_uris_for(config.region)
@@ -69,6 +70,7 @@ def build_local_definition(environment: str = "dev") -> LocalDefinition:
         config,
         name=config.pipeline_name,
         images={"training": images.training, "processing": images.processing, "inference": images.inference},
+        code_version=code_version(),
         **stand_ins,
     )
     definition = json.loads(pipeline.definition())

@@ -37,6 +37,7 @@ from local_runner.registry import LocalRegistry
 from local_runner.report import write_run_files
 from local_runner.runner import new_execution_id, registry_path, stage_code
 from local_runner.step_environment import Console
+from local_runner.tracking import apply_local_tracking
 from ml_code.monitoring.reference import METADATA_KEY as REFERENCE_KEY  # what Register records
 
 MONITORING_BUCKET = "local-monitoring"
@@ -83,6 +84,7 @@ def build_local_monitor_definition(environment: str = "dev") -> LocalMonitorDefi
     logging.getLogger("sagemaker.config").setLevel(logging.WARNING)
     from infra.pipeline.monitor_definition import build_monitor_pipeline
     from local_runner.definition import CODE_URI
+    from local_runner.tracking import code_version
 
     config = load_environment_config(environment)
     stand_ins = {
@@ -104,6 +106,7 @@ def build_local_monitor_definition(environment: str = "dev") -> LocalMonitorDefi
         reports_uri=stand_ins["reports_uri"],
         kms_key_arn=stand_ins["kms_key_arn"],
         work_bucket=stand_ins["work_bucket"],
+        code_version=code_version(),
     )
     definition = json.loads(pipeline.definition())
     return LocalMonitorDefinition(definition, pipeline.name, config.endpoint_name, stand_ins["reports_uri"], stand_ins)
@@ -176,6 +179,7 @@ def prepare_capture_run(
     passed as parameters (never container paths, even under /tmp); ``window_end`` sets the
     execution's start time, so the window."""
     parameters, overridden = resolve_parameters(definition, overrides)
+    apply_local_tracking(parameters, overridden, root)  # TrackingUri: <root>/mlflow.db unless given
     execution_id = execution_id or f"{id_prefix}-" + new_execution_id()
     run_dir = (Path(root) / "runs" / execution_id).resolve()
     if run_dir.exists():

@@ -39,6 +39,7 @@ from local_runner.processes import python_shim
 from local_runner.registry import LocalRegistry
 from local_runner.report import write_run_files
 from local_runner.step_environment import Console
+from local_runner.tracking import TRACKING_PARAMETER, apply_local_tracking, tracking_line
 
 CONTAINER_ROOT = Path("/opt/ml")
 SAMPLE_DATA = ROOT / "data" / "sample" / "womens_clothing_reviews_sample.csv.gz"
@@ -139,6 +140,9 @@ def run_pipeline(request: RunRequest, console: Console) -> RunOutcome:
         host_paths = (local_model,)
     (run_dir / "definition.local.json").write_text(json.dumps(definition, indent=2))
     parameters, overridden = resolve_parameters(definition, request.params)
+    tracking_uri = apply_local_tracking(parameters, overridden, request.root)
+    if tracking_uri and TRACKING_PARAMETER not in overridden:
+        differences.append(f"TrackingUri (the environment's MLflow App on AWS) is the local store {tracking_uri}")
     if stand_ins:
         differences.append(
             "CloudFormation values replaced by local stand-ins: "
@@ -185,6 +189,7 @@ def run_pipeline(request: RunRequest, console: Console) -> RunOutcome:
             " (needs the model hub; --base-model DIR runs offline)"
         )
     console.print(f"  code:       ml_code bundle -> {code}")
+    console.print(f"  tracking:   {tracking_line(tracking_uri)}")
     network = network_note(definition)
     if network:
         console.print(f"  network:    {network}")
@@ -211,6 +216,7 @@ def run_pipeline(request: RunRequest, console: Console) -> RunOutcome:
         "local_differences": differences,
         "registry": str(registry.root),
         "run_dir": str(run_dir),
+        "tracking_uri": tracking_uri,
     }
     run_json, report = write_run_files(result, run_dir, definition, extra)
     return RunOutcome(result, run_dir, report, run_json)

@@ -10,8 +10,6 @@ from typing import Any
 from tools.aws_cli import ToolError
 from tools.lineage.package import approval_facts, package_facts
 
-LOCAL_STORE = "mlflow.db"  # the local runner's MLflow store: sqlite:///<root>/mlflow.db
-
 
 def registry_root(root: Path) -> Path:
     return Path(root) / "registry"  # local_runner.runner.registry_path (not imported: it loads the runner)
@@ -63,7 +61,9 @@ def tracking_uri(package: dict[str, Any], root: Path) -> str:
     database = sqlite_path(recorded)
     if database is not None and database.is_file():
         return recorded
-    return f"sqlite:///{(Path(root) / LOCAL_STORE).resolve()}"
+    from local_runner.tracking import local_tracking_uri
+
+    return local_tracking_uri(root)
 
 
 def pipeline_parameters(package: dict[str, Any]) -> tuple[dict[str, Any], str]:
