@@ -4,7 +4,6 @@ sample data with the tiny RoBERTa: once through the gate to the registry, once i
 from __future__ import annotations
 
 import csv
-import gzip
 import json
 from pathlib import Path
 
@@ -13,28 +12,12 @@ import pytest
 from local_runner.cli import main
 from local_runner.local_s3 import LocalS3
 from local_runner.registry import LocalRegistry
-from tests.conftest import SAMPLE_DATA
-
-ROWS = 360  # ~18 test and validation reviews each after the 90/5/5 split: enough for every step
-FAST = ["--param", "Epochs=1", "--param", "MaxSeqLength=32", "--param", "BatchSize=16"]
+from tests.e2e.local_runs import run_locally, write_small_csv
 
 
 @pytest.fixture(scope="module")
 def small_csv(tmp_path_factory) -> Path:
-    path = tmp_path_factory.mktemp("data") / "reviews.csv"
-    with gzip.open(SAMPLE_DATA, "rt", encoding="utf-8", newline="") as source, open(path, "w", newline="") as target:
-        reader = csv.reader(source)
-        writer = csv.writer(target)
-        writer.writerow(next(reader))
-        for _, row in zip(range(ROWS), reader, strict=False):
-            writer.writerow(row)
-    return path
-
-
-def _run(root: Path, tiny_roberta: Path, data: Path, *params: str) -> tuple[int, dict, Path]:
-    code = main(["run", "--root", str(root), "--base-model", str(tiny_roberta), "--input", str(data), *FAST, *params])
-    (run_dir,) = (root / "runs").iterdir()
-    return code, json.loads((run_dir / "run.json").read_text()), run_dir
+    return write_small_csv(tmp_path_factory.mktemp("data") / "reviews.csv")
 
 
 def _accuracy(run_dir: Path, summary: dict) -> float:
@@ -47,7 +30,7 @@ def _accuracy(run_dir: Path, summary: dict) -> float:
 def test_gate_passes_registers_a_version_with_metrics_and_approve_approves_it(
     tmp_path, tiny_roberta, small_csv, capsys
 ):
-    code, summary, run_dir = _run(tmp_path, tiny_roberta, small_csv, "--param", "MinAccuracy=0.0")
+    code, summary, run_dir = run_locally(tmp_path, tiny_roberta, small_csv, "--param", "MinAccuracy=0.0")
     out = capsys.readouterr().out
     assert code == 0, out
     statuses = {s["name"]: s["status"] for s in summary["steps"]}
@@ -58,6 +41,7 @@ def test_gate_passes_registers_a_version_with_metrics_and_approve_approves_it(
         "AccuracyGate": "Succeeded",
         "BaselineFeatures": "Succeeded",
         "Register-RegisterModel": "Succeeded",
+        "LinkRun": "Succeeded",
         "AccuracyBelowThreshold": "NotExecuted",
     }
     steps = {s["name"]: s["properties"] for s in summary["steps"]}
@@ -101,7 +85,7 @@ def test_gate_passes_registers_a_version_with_metrics_and_approve_approves_it(
 
 
 def test_gate_fails_with_the_fail_steps_message_and_registers_nothing(tmp_path, tiny_roberta, small_csv, capsys):
-    code, summary, run_dir = _run(tmp_path, tiny_roberta, small_csv, "--param", "MinAccuracy=1.0")
+    code, summary, run_dir = run_locally(tmp_path, tiny_roberta, small_csv, "--param", "MinAccuracy=1.0")
     captured = capsys.readouterr()
     assert code == 1, captured.out
     accuracy = _accuracy(run_dir, summary)
