@@ -103,6 +103,10 @@ demo: synth
 	    --ground-truth $(DEMO_MONITORING)/ground-truth $$(cat $(DEMO_MONITORING)/window)
 	@echo "== 7/7 the monitoring pipeline on the shifted reviews: expect drift in several features"
 	$(PY) -m local_runner monitor --root $(DEMO_DIR) --capture-dir $(DEMO_MONITORING)/capture-shifted $$(cat $(DEMO_MONITORING)/window)
+	@echo "== the approved version's lineage: data, code, parameters, metrics (from the runs in $(DEMO_DIR)/mlflow.db), approval"
+	$(PY) -m tools.lineage --local-root $(DEMO_DIR) --latest-approved
+	@echo "Every step above logged an MLflow run to $(DEMO_DIR)/mlflow.db (artifacts in $(DEMO_DIR)/mlartifacts). Browse them:"
+	@echo "  $(VENV)/bin/mlflow ui --backend-store-uri sqlite:///$(abspath $(DEMO_DIR))/mlflow.db   (then open http://127.0.0.1:5000)"
 
 # The challenger demo, after `make demo` (its registry's Approved version is the champion): the
 # pipeline once more with other hyperparameters registers a challenger (not approved), both serve
