@@ -17,10 +17,6 @@ class ImageUris:
     processing: str
     inference: str
 
-    def repositories(self) -> set[tuple[str, str]]:
-        """(registry account, repository name) of each image, for ECR pull permissions."""
-        return {repository_of(uri) for uri in (self.training, self.processing, self.inference)}
-
 
 def repository_of(image_uri: str) -> tuple[str, str]:
     """(registry account, repository name) of an ECR image URI."""
