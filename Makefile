@@ -90,7 +90,7 @@ DEMO_TRAFFIC := 300
 demo: synth
 	@echo "== 1/7 tiny RoBERTa tokenizer and model from $(DATA)"
 	$(PY) -m tools.tiny_roberta --data $(DATA) --out $(DEMO_DIR)/tiny-roberta --with-model
-	@echo "== 2/7 the pipeline, locally: Preprocess -> Train -> Evaluate -> AccuracyGate -> BaselineFeatures (monitoring reference) -> Register"
+	@echo "== 2/7 the pipeline, locally: Preprocess -> Train -> Evaluate -> AccuracyGate -> BaselineFeatures (monitoring reference) -> Register -> LinkRun, each step an MLflow run in $(DEMO_DIR)/mlflow.db"
 	$(PY) -m local_runner run --root $(DEMO_DIR) --base-model $(DEMO_DIR)/tiny-roberta --input $(DATA) $(DEMO_PARAMS)
 	@echo "== 3/7 approve the registered version"
 	$(PY) -m local_runner approve --root $(DEMO_DIR) --latest --note "approved by make demo"

@@ -44,10 +44,15 @@ from infra.pipeline.step_helpers import (
     script_processor,
     tokenizer_source,
 )
-from infra.pipeline.tracking import RUN_ID_METADATA, TRACKING_URI_METADATA
 from ml_code.common.facets import MAX_ACCURACY_GAP_JSON_PATH  # evaluate.py writes it, 0.0 without facets
 from ml_code.common.splits import REPORT_DIR, SPLITS, TEST, TRAIN, VALIDATION
-from ml_code.tracking.names import EVALUATION_RUN_KEY, TRACKING_KEY, TRAINING_RUN_KEY
+from ml_code.tracking.names import (
+    EVALUATION_RUN_KEY,
+    RUN_ID_METADATA,
+    TRACKING_KEY,
+    TRACKING_URI_METADATA,
+    TRAINING_RUN_KEY,
+)
 
 ACCURACY_JSON_PATH = "multiclass_classification_metrics.accuracy.value"
 EVALUATION_FILE = "evaluation.json"

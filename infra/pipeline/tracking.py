@@ -31,9 +31,6 @@ from ml_code.tracking.names import (
 )
 
 TRACKING_URI = "TrackingUri"
-# The model package's CustomerMetadataProperties keys (tools/lineage/package.py reads them).
-RUN_ID_METADATA = "MlflowRunId"
-TRACKING_URI_METADATA = "MlflowTrackingUri"
 _NOT_IN_NAME = re.compile(r"[^A-Z0-9_]")
 
 Value = str | PipelineVariable

@@ -24,3 +24,7 @@ RUN_FILE = "tracking.json"
 TRACKING_KEY = "tracking"
 TRAINING_RUN_KEY = "training_run_id"
 EVALUATION_RUN_KEY = "evaluation_run_id"
+
+# The model package's CustomerMetadataProperties (Register writes them, tools/lineage reads them).
+RUN_ID_METADATA = "MlflowRunId"  # the training run
+TRACKING_URI_METADATA = "MlflowTrackingUri"  # where that run lives

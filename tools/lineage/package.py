@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from ml_code.tracking.names import RUN_ID_METADATA, TRACKING_URI_METADATA
+
 # CustomerMetadataProperties the pipeline's RegisterModel step records (infra/pipeline).
-RUN_ID_KEY = "MlflowRunId"
-TRACKING_URI_KEY = "MlflowTrackingUri"
+RUN_ID_KEY = RUN_ID_METADATA
+TRACKING_URI_KEY = TRACKING_URI_METADATA
 METRIC_SECTIONS = ("ModelQuality", "ModelDataQuality", "Bias", "Explainability")
 
 
