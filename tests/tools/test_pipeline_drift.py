@@ -28,6 +28,10 @@ def concrete(intrinsic: dict) -> str:
         return "aws"
     if function == "Ref":
         return f"dev-pipeline-{argument[:12]}-ROLE"  # a role name CloudFormation generated
+    if function == "Fn::Sub":  # the training image asset's URI
+        return argument.replace("${AWS::URLSuffix}", "amazonaws.com")
+    if "mlflow-app-arn" in argument:
+        return f"arn:aws:sagemaker:us-east-1:{ACCOUNT}:mlflow-app/app-0123456789ab"
     if "Key" in argument:
         return f"arn:aws:kms:us-east-1:{ACCOUNT}:key/0f1e2d3c-aaaa-bbbb-cccc-1234567890ab"
     return "roberta-sentiment-dev-" + argument.split("DataLake")[-1][:8].lower() + "-bucket"
@@ -80,8 +84,8 @@ def test_an_unchanged_definition_reports_no_drift(aws, assembly, deployed):
     code, out = run_check(aws, assembly, deployed, "--show-holes")
     assert code == 0, out
     assert "no drift" in out
-    # The role Ref, the raw/features/models buckets and the KMS key: each matched one value.
-    assert "hole ${Ref TrainingExecutionRole" in out and out.count("hole ${ImportValue") == 4
+    # The role Ref, the raw/features/models buckets, the KMS key and the MLflow App: each matched one value.
+    assert "hole ${Ref TrainingExecutionRole" in out and out.count("hole ${ImportValue") == 5
 
 
 def test_key_order_and_whitespace_do_not_count(aws, assembly, deployed_text):
@@ -111,7 +115,7 @@ CHANGES = {
     "image": (
         lambda d: step(d, "Train")["Arguments"]["AlgorithmSpecification"].update(TrainingImage="example.com/other:1"),
         "Steps[Train].Arguments.AlgorithmSpecification.TrainingImage: synthesized "
-        '"763104351884.dkr.ecr.us-east-1.amazonaws.com/huggingface-pytorch-training:',
+        '"111111111111.dkr.ecr.us-east-1.amazonaws.com/cdk-hnb659fds-container-assets-111111111111-us-east-1:',
     ),
     "one volume's key": (
         lambda d: step(d, "Train")["Arguments"]["ResourceConfig"].update(
