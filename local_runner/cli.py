@@ -30,7 +30,9 @@ Step outputs flow by their property references; property files and JsonGet feed 
 condition; RegisterModel adds a version to a local model registry; a Fail step fails the
 run with its message. A QualityCheck step needs SageMaker's Model Monitor analyzer container:
 it is recorded as Skipped (not as passed) and Register registers without its baseline,
-saying so. Each run writes run.json and report.md into its run folder.
+saying so. Each run writes run.json and report.md into its run folder. Every job logs one
+MLflow run to <root>/mlflow.db (the TrackingUri parameter, the MLflow App's ARN on AWS;
+--param TrackingUri=none turns it off); LinkRun tags the runs with the registered version.
 
 `serve --capture-dir DIR` records invocations as the endpoint's data capture does, and
 `monitor` runs the monitoring pipeline (DriftMonitor: ml_code/monitor.py, Evidently) on them.
