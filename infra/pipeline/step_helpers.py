@@ -9,7 +9,7 @@ reference) and monitor_definition.py (the monitoring pipeline) build on these.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -75,13 +75,15 @@ def script_processor(
     *,
     step: str,
     inputs: Iterable[ProcessingInput] = (),
+    data: Mapping[str, str | PipelineVariable] | None = None,
     isolated: bool = False,
     instance_type: str | None = None,
 ) -> Processor:
     """A processing job in the processing image running ``ml_code/<script>`` as step ``step``;
     ``params``: the training pipeline's PipelineParameters (instance type and count);
     ``inputs``: what the job reads (each data input's URI reaches it as DATA_URI_<NAME>, with
-    the tracking variables); ``isolated``: the script calls no AWS API, so the job gets no
+    the tracking variables); ``data``: those URIs by name instead, for a job whose data is
+    no processing input; ``isolated``: the script calls no AWS API, so the job gets no
     network (processing_network); ``instance_type``: instead of ProcessingInstanceType."""
     return Processor(
         role=ctx.role_arn,
@@ -92,7 +94,7 @@ def script_processor(
         volume_kms_key=ctx.kms_key_arn,
         output_kms_key=ctx.kms_key_arn,
         base_job_name=base_job_name,
-        env=ctx.tracking.environment(step, data_uris(inputs)),
+        env=ctx.tracking.environment(step, data_uris(inputs) if data is None else data),
         network_config=processing_network(ctx.network, isolated=isolated),
         sagemaker_session=ctx.session,
     )

@@ -18,7 +18,7 @@ from sagemaker.huggingface import HuggingFace
 from sagemaker.inputs import TrainingInput
 from sagemaker.model import Model
 from sagemaker.model_metrics import MetricsSource, ModelMetrics
-from sagemaker.processing import ProcessingInput, ProcessingOutput, Processor
+from sagemaker.processing import ProcessingInput, ProcessingOutput
 from sagemaker.workflow.condition_step import ConditionStep
 from sagemaker.workflow.conditions import ConditionGreaterThanOrEqualTo, ConditionLessThanOrEqualTo
 from sagemaker.workflow.execution_variables import ExecutionVariables
@@ -29,7 +29,6 @@ from sagemaker.workflow.properties import PropertyFile
 from sagemaker.workflow.steps import ProcessingStep, TrainingStep
 
 from infra.pipeline.monitoring_steps import BaselineSteps
-from infra.pipeline.network import processing_network
 from infra.pipeline.parameters import PipelineParameters
 from infra.pipeline.retries import JOB_RETRIES, SERVICE_RETRIES
 from infra.pipeline.step_helpers import (
@@ -40,7 +39,6 @@ from infra.pipeline.step_helpers import (
     channel_uris,
     code_input,
     model_input,
-    script_entrypoint,
     script_processor,
     tokenizer_source,
 )
@@ -190,7 +188,11 @@ def tracking_run(evaluate: tuple[ProcessingStep, PropertyFile], json_path: str) 
 
 
 def link_run_step(
-    ctx: StepContext, train: TrainingStep, evaluate: tuple[ProcessingStep, PropertyFile], register: ModelStep
+    ctx: StepContext,
+    params: PipelineParameters,
+    train: TrainingStep,
+    evaluate: tuple[ProcessingStep, PropertyFile],
+    register: ModelStep,
 ) -> ProcessingStep:
     """Tags the training and evaluation runs with the package Register created (ml_code/link_run.py).
 
@@ -198,22 +200,19 @@ def link_run_step(
     at its own store), and with "none" the script logs one line and succeeds. It never fails
     the execution over tracking; one instance of the environment's small processing type, as
     it only makes a few API calls; not cached: each registration is a new package to link.
+    Not isolated: it talks to MLflow.
     """
     model_data = train.properties.ModelArtifacts.S3ModelArtifacts
     inputs = [code_input(ctx.code_uri)]
-    processor = Processor(
-        role=ctx.role_arn,
-        image_uri=ctx.processing_image,
+    processor = script_processor(
+        ctx,
+        params,
+        "link_run.py",
+        "link-run",
+        1,
+        step=LINK_RUN,
+        data={"model": model_data},  # the model it links, read by no input
         instance_type=ctx.light_instance_type,
-        instance_count=1,
-        entrypoint=script_entrypoint("link_run.py"),
-        volume_kms_key=ctx.kms_key_arn,
-        output_kms_key=ctx.kms_key_arn,
-        base_job_name="link-run",
-        env=ctx.tracking.environment(LINK_RUN, {"model": model_data}),
-        # Not isolated: it talks to MLflow.
-        network_config=processing_network(ctx.network, isolated=False),
-        sagemaker_session=ctx.session,
     )
     args = processor.run(
         inputs=inputs,
@@ -302,6 +301,6 @@ def gate_step(
             ConditionGreaterThanOrEqualTo(left=accuracy, right=params.min_accuracy),  # type: ignore[arg-type]
             ConditionLessThanOrEqualTo(left=facet_gap, right=params.max_facet_accuracy_gap),  # type: ignore[arg-type]
         ],
-        if_steps=[*baseline.steps, register, link_run_step(ctx, train, evaluate, register)],
+        if_steps=[*baseline.steps, register, link_run_step(ctx, params, train, evaluate, register)],
         else_steps=[fail],
     )
