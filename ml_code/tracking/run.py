@@ -8,15 +8,14 @@ from __future__ import annotations
 
 import logging
 import math
-import os
 import re
 import time
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from types import TracebackType
 from typing import Any
-from urllib.parse import unquote, urlparse
 
+from ml_code.tracking.client import mlflow_client, short_error, sqlite_database
 from ml_code.tracking.context import NOT_TRACKED, TrackingContext
 from ml_code.tracking.names import (
     CODE_VERSION_TAG,
@@ -28,13 +27,6 @@ from ml_code.tracking.names import (
 )
 
 LOG = logging.getLogger("ml_code.tracking")
-# MLflow's REST client retries a refused connection for minutes by default; an unreachable
-# service must cost a job seconds. Only defaults: an operator's own setting wins.
-_CLIENT_DEFAULTS = {
-    "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0",
-    "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",
-    "MLFLOW_HTTP_REQUEST_TIMEOUT": "20",
-}
 # MLflow accepts letters, digits, _ - . space / in metric, param and tag keys.
 _KEY_CHARACTERS = re.compile(r"[^A-Za-z0-9_\-. /]")
 _MAX_PARAM_LENGTH = 6000
@@ -128,7 +120,7 @@ class StepRun:
             action(self._client)
         except Exception as error:
             self._client = None
-            _warn(self.context, f"could not {what}: {_short(error)}")
+            _warn(self.context, f"could not {what}: {short_error(error)}")
 
 
 def start_step_run(
@@ -149,11 +141,11 @@ def start_step_run(
         LOG.info("MLflow tracking off: no tracking URI (%s) given", TRACKING_URI_ENV)
         return StepRun(context)
     try:
-        client = _client(context.uri)
+        client = mlflow_client(context.uri)
         experiment_id = _experiment_id(client, context)
         run = client.create_run(experiment_id, run_name=context.step or step, tags=_run_tags(context))
     except Exception as error:
-        _warn(context, _short(error))
+        _warn(context, short_error(error))
         return StepRun(context)
     LOG.info("MLflow run %s in experiment %r (%s)", run.info.run_id, context.experiment, context.uri)
     step_run = StepRun(context, client, run.info.run_id)
@@ -170,26 +162,14 @@ def tag_runs(run_ids: Iterable[str], tags: Mapping[str, str], context: TrackingC
         LOG.info("MLflow tracking: no run to tag (%s)", "no tracking URI" if wanted else "runs were not tracked")
         return []
     try:
-        client = _client(context.uri)
+        client = mlflow_client(context.uri)
         for run_id in wanted:
             for key, value in tags.items():
                 client.set_tag(run_id, key, value)
     except Exception as error:
-        _warn(context, _short(error))
+        _warn(context, short_error(error))
         return []
     return wanted
-
-
-def _client(uri: str) -> Any:
-    for name, value in _CLIENT_DEFAULTS.items():
-        os.environ.setdefault(name, value)
-    import mlflow
-    from mlflow.tracking import MlflowClient
-
-    # The SageMaker MLflow plugin signs requests for the process-wide tracking URI, not the
-    # client's own: both must be the App's ARN.
-    mlflow.set_tracking_uri(uri)
-    return MlflowClient(tracking_uri=uri)
 
 
 def _experiment_id(client: Any, context: TrackingContext) -> str:
@@ -210,11 +190,8 @@ def artifact_location(uri: str) -> str | None:
     """Beside a local SQLite store, artifacts go to ``mlartifacts/`` next to the database file
     (MLflow's default is relative to each process's working folder); the managed service
     chooses its own (the models bucket)."""
-    parsed = urlparse(uri)
-    if parsed.scheme != "sqlite":
-        return None
-    database = Path(unquote(parsed.path.removeprefix("/"))) if not uri.startswith("sqlite:////") else Path(parsed.path)
-    return (database.resolve().parent / "mlartifacts").as_uri()
+    database = sqlite_database(uri)
+    return None if database is None else (database.resolve().parent / "mlartifacts").as_uri()
 
 
 def _run_tags(context: TrackingContext) -> dict[str, str]:
@@ -230,11 +207,6 @@ def _run_tags(context: TrackingContext) -> dict[str, str]:
 
 def _warn(context: TrackingContext, reason: str) -> None:
     LOG.warning("MLflow tracking is off for the rest of this job (%s at %s); the job carries on", reason, context.uri)
-
-
-def _short(error: BaseException) -> str:
-    text = f"{type(error).__name__}: {error}".replace("\n", " ")
-    return text if len(text) <= 300 else text[:297] + "..."
 
 
 def _chunks(items: list[Any], size: int) -> Iterable[list[Any]]:

@@ -54,11 +54,11 @@ def _by_arn(registry: Any, arn: str, group: str | None) -> dict[str, Any]:
 def tracking_uri(package: dict[str, Any], root: Path) -> str:
     """The store the local runner logs to: the URI the version records when it is a SQLite store
     on this machine, else <root>/mlflow.db (the runner's default)."""
-    from tools.lineage.package import TRACKING_URI_KEY
-    from tools.lineage.tracking import sqlite_path
+    from ml_code.tracking.client import sqlite_database
+    from ml_code.tracking.names import TRACKING_URI_METADATA
 
-    recorded = str((package.get("CustomerMetadataProperties") or {}).get(TRACKING_URI_KEY) or "")
-    database = sqlite_path(recorded)
+    recorded = str((package.get("CustomerMetadataProperties") or {}).get(TRACKING_URI_METADATA) or "")
+    database = sqlite_database(recorded)
     if database is not None and database.is_file():
         return recorded
     from local_runner.tracking import local_tracking_uri

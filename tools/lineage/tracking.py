@@ -8,13 +8,9 @@ Every failure is caught and described: the caller still has the registry's facts
 
 from __future__ import annotations
 
-import logging
-import os
-import re
-from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlparse
 
+from ml_code.tracking.client import mlflow_client, short_error, sqlite_database
 from ml_code.tracking.context import NOT_TRACKED
 from ml_code.tracking.names import (
     CODE_VERSION_TAG,
@@ -23,60 +19,19 @@ from ml_code.tracking.names import (
     MODEL_ARTIFACT_TAG,
     MODEL_PACKAGE_TAG,
     STEP_TAG,
+    TRAINING_RUN_TAG,
 )
 
 DATA_PREFIX = "data."
 BEST_VALIDATION = "best_validation_accuracy"  # ml_code/train.py's summary metric
-EVALUATION_LINK_TAG = "training_run_id"  # ml_code/evaluate.py tags its run with the training run
 EVALUATION_STEP = "Evaluate"
 MAX_RUNS = 200
-CONNECTION_ERROR = re.compile(r"\[Errno -?\d+\][^'\")]*")
-# As ml_code/tracking/run.py: a refused connection must cost seconds, not minutes of retries.
-# Only defaults: an operator's own settings win.
-CLIENT_DEFAULTS = {
-    "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0",
-    "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",
-    "MLFLOW_HTTP_REQUEST_TIMEOUT": "20",
-}
-
 # Tracking states.
 OK_STATE = "ok"
 NOT_TRACKED_STATE = "not tracked"
 NO_URI_STATE = "no tracking URI"
 UNREACHABLE_STATE = "unreachable"
 RUN_NOT_FOUND_STATE = "run not found"
-
-
-def sqlite_path(uri: str) -> Path | None:
-    """The database file of a ``sqlite:///`` URI (relative to the working folder as MLflow reads it)."""
-    parsed = urlparse(uri)
-    if parsed.scheme != "sqlite":
-        return None
-    if uri.startswith("sqlite:////"):
-        return Path(unquote(parsed.path))
-    return Path(unquote(parsed.path.removeprefix("/")))
-
-
-def client_for(uri: str) -> Any:
-    for name, value in CLIENT_DEFAULTS.items():
-        os.environ.setdefault(name, value)
-    import mlflow
-    from mlflow.tracking import MlflowClient
-
-    # The sagemaker-mlflow plugin's header provider runs for every URI and warns on any but an ARN.
-    logging.getLogger("mlflow.tracking.request_header.registry").setLevel(logging.ERROR)
-    if uri.startswith("arn:"):
-        # The SageMaker MLflow plugin signs requests for the process-wide tracking URI (an App ARN).
-        mlflow.set_tracking_uri(uri)
-    return MlflowClient(tracking_uri=uri)
-
-
-def _short(error: BaseException) -> str:
-    text = f"{type(error).__name__}: {error}".replace("\n", " ")
-    cause = CONNECTION_ERROR.search(text)
-    if cause:  # urllib3's retry chain: only its root cause says anything
-        return f"cannot connect: {cause.group(0).strip()}"
-    return text if len(text) <= 240 else text[:237] + "..."
 
 
 def read_tracking(run_id: str | None, uri: str | None, package_arn: str) -> dict[str, Any]:
@@ -87,17 +42,17 @@ def read_tracking(run_id: str | None, uri: str | None, package_arn: str) -> dict
         return {**facts, "state": NOT_TRACKED_STATE, "message": "tracking was off for this package (MlflowRunId none)"}
     if not uri or uri == NOT_TRACKED:
         return {**facts, "state": NO_URI_STATE, "message": "the package records no tracking URI: pass --tracking-uri"}
-    database = sqlite_path(uri)
+    database = sqlite_database(uri)
     if database is not None and not database.is_file():
         # MLflow would create an empty store there; say the store is missing instead.
         return {**facts, "state": UNREACHABLE_STATE, "message": f"no SQLite tracking store at {database}"}
     try:
-        client = client_for(uri)
+        client = mlflow_client(uri)
         training = client.get_run(run_id) if run_id else linked_training_run(client, package_arn)
     except Exception as error:
         if getattr(error, "error_code", "") == "RESOURCE_DOES_NOT_EXIST":
             return {**facts, "state": RUN_NOT_FOUND_STATE, "message": f"no run {run_id} in the store"}
-        return {**facts, "state": UNREACHABLE_STATE, "message": _short(error)}
+        return {**facts, "state": UNREACHABLE_STATE, "message": short_error(error)}
     if training is None:
         message = f"the package records no MlflowRunId and no run is tagged {MODEL_PACKAGE_TAG}={package_arn}"
         return {**facts, "state": RUN_NOT_FOUND_STATE, "message": message}
@@ -105,7 +60,11 @@ def read_tracking(run_id: str | None, uri: str | None, package_arn: str) -> dict
     try:
         runs = [summarize(client, run) for run in execution_runs(client, training, package_arn)]
     except Exception as error:
-        return {**facts, "state": UNREACHABLE_STATE, "message": f"read the run, then failed: {_short(error)}"}
+        return {
+            **facts,
+            "state": UNREACHABLE_STATE,
+            "message": f"read the run, then failed: {short_error(error)}",
+        }
     return {**facts, "run_id": run_id, **combine(runs, run_id, package_arn)}
 
 
@@ -122,14 +81,14 @@ def linked_training_run(client: Any, package_arn: str) -> Any:
     found = client.search_runs(
         experiments, filter_string=f"tags.`{MODEL_PACKAGE_TAG}` = {_quoted(package_arn)}", max_results=MAX_RUNS
     )
-    training = [run for run in found if EVALUATION_LINK_TAG not in run.data.tags]
+    training = [run for run in found if TRAINING_RUN_TAG not in run.data.tags]
     return min(training, key=lambda run: run.info.start_time or 0) if training else None
 
 
 def execution_runs(client: Any, training: Any, package_arn: str) -> list[Any]:
     """The training run and the runs of its experiment that share its pipeline execution or
     are linked to it (tag training_run_id, or model_package_arn = this package), oldest first."""
-    filters = [f"tags.`{EVALUATION_LINK_TAG}` = {_quoted(training.info.run_id)}"]
+    filters = [f"tags.`{TRAINING_RUN_TAG}` = {_quoted(training.info.run_id)}"]
     execution = training.data.tags.get(EXECUTION_ID_TAG)
     if execution:
         filters.append(f"tags.`{EXECUTION_ID_TAG}` = {_quoted(execution)}")
@@ -174,7 +133,7 @@ def combine(runs: list[dict[str, Any]], training_id: str, package_arn: str) -> d
         run
         for run in runs
         if run["run_id"] != training_id
-        and (run["tags"].get(EVALUATION_LINK_TAG) == training_id or run["step"] == EVALUATION_STEP)
+        and (run["tags"].get(TRAINING_RUN_TAG) == training_id or run["step"] == EVALUATION_STEP)
     ]
     curves = {k: v for k, v in training["metrics"].items() if k != BEST_VALIDATION}
     best = training["metrics"].get(BEST_VALIDATION)
