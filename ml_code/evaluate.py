@@ -46,6 +46,7 @@ from ml_code.tracking import (
     start_step_run,
 )
 from ml_code.tracking.flatten import flat_numbers
+from ml_code.tracking.names import TRAINING_RUN_TAG
 
 if TYPE_CHECKING:
     from ml_code.training.data import Example
@@ -204,7 +205,7 @@ def write_outputs(evaluation: dict, examples: int, model_source: str, output_dir
 def track_evaluation(run, evaluation: dict, output_dir: Path) -> None:
     """Every number of evaluation.json (headline, per class, per facet) and the three files."""
     run.log_metrics(flat_numbers(evaluation, skip=("confusion_matrix", TRACKING_KEY)))
-    run.set_tags({"training_run_id": evaluation[TRACKING_KEY][TRAINING_RUN_KEY]})
+    run.set_tags({TRAINING_RUN_TAG: evaluation[TRACKING_KEY][TRAINING_RUN_KEY]})
     for name in (EVALUATION_FILE, CONFUSION_MATRIX_FILE, REPORT_FILE):
         run.log_artifact(output_dir / name)
 

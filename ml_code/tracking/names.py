@@ -16,6 +16,7 @@ HOST_TAG = "host"
 MODEL_PACKAGE_TAG = "model_package_arn"  # set by LinkRun once the version is registered
 MODEL_ARTIFACT_TAG = "model.artifact_uri"  # set by LinkRun: the model.tar.gz registered
 HEALTH_TAG = "training.health"  # "ok" or the training-health findings' names
+TRAINING_RUN_TAG = "training_run_id"  # on the evaluation run: the training run it scored
 
 # Written by Train into the model folder (so into model.tar.gz), read by Evaluate.
 RUN_FILE = "tracking.json"

@@ -5,26 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from local_runner.register_step import metrics_documents  # the same shape on AWS
 from ml_code.tracking.names import RUN_ID_METADATA, TRACKING_URI_METADATA
-
-# CustomerMetadataProperties the pipeline's RegisterModel step records (infra/pipeline).
-RUN_ID_KEY = RUN_ID_METADATA
-TRACKING_URI_KEY = TRACKING_URI_METADATA
-METRIC_SECTIONS = ("ModelQuality", "ModelDataQuality", "Bias", "Explainability")
 
 
 def _text(value: Any) -> str | None:
     return None if value is None else str(value)
-
-
-def metrics_documents(package: dict[str, Any]) -> dict[str, str]:
-    """``ModelQuality.Statistics`` -> S3 URI, for every document ModelMetrics names."""
-    found = {}
-    for section in METRIC_SECTIONS:
-        for kind, source in ((package.get("ModelMetrics") or {}).get(section) or {}).items():
-            if isinstance(source, dict) and source.get("S3Uri"):
-                found[f"{section}.{kind}"] = source["S3Uri"]
-    return found
 
 
 def package_facts(package: dict[str, Any]) -> dict[str, Any]:
@@ -38,7 +24,7 @@ def package_facts(package: dict[str, Any]) -> dict[str, Any]:
         "model_data": [c["ModelDataUrl"] for c in containers if c.get("ModelDataUrl")],
         "generated_by": (package.get("MetadataProperties") or {}).get("GeneratedBy"),
         "metadata": dict(package.get("CustomerMetadataProperties") or {}),
-        "metrics_documents": metrics_documents(package),
+        "metrics_documents": metrics_documents(package.get("ModelMetrics") or {}),
         "registry_metrics": dict(package.get("Metrics") or {}),  # the local registry's flat copy
     }
 
@@ -57,4 +43,4 @@ def approval_facts(package: dict[str, Any], history: list[dict[str, Any]], histo
 def tracking_reference(package: dict[str, Any], uri_override: str | None) -> tuple[str | None, str | None]:
     """(run id, tracking URI): what the package records, the URI overridden by --tracking-uri."""
     metadata = package.get("CustomerMetadataProperties") or {}
-    return metadata.get(RUN_ID_KEY), uri_override or metadata.get(TRACKING_URI_KEY)
+    return metadata.get(RUN_ID_METADATA), uri_override or metadata.get(TRACKING_URI_METADATA)
